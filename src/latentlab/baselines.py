@@ -1,0 +1,86 @@
+"""The scikit-learn baselines: PCA (linear, reconstructs) and t-SNE (nonlinear, 2-D).
+
+Both return plain arrays in the same layout as the trained models' codes, so
+every later stage treats all five methods alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from latentlab.errors import ParamsError
+
+
+def canonicalize_signs(components: np.ndarray) -> np.ndarray:
+    """Flip each component so its largest-magnitude loading is positive.
+
+    PCA's components are defined up to sign and the sign scikit-learn returns
+    has changed between versions; fixing it keeps codes and figures stable.
+
+    Parameters
+    ----------
+    components : ndarray of shape (n_components, n_features)
+
+    Returns
+    -------
+    signs : ndarray of shape (n_components,), entries ±1
+    """
+    rows = np.arange(len(components))
+    return np.where(components[rows, np.argmax(np.abs(components), axis=1)] < 0, -1.0, 1.0)
+
+
+def fit_pca(x_train, x_val, x_test, n_components: int, whiten: bool, seed: int) -> dict:
+    """Fit PCA on the training split; codes of every split and test reconstructions.
+
+    Returns
+    -------
+    dict with ``z_train``, ``z_val``, ``z_test`` (n, n_components), ``recon_test``
+    (n_test, features), ``explained_variance_ratio`` (n_components,),
+    ``components`` (n_components, features), ``mean`` (features,).
+    """
+    from sklearn.decomposition import PCA
+
+    n_components = min(n_components, x_train.shape[1], x_train.shape[0])
+    pca = PCA(n_components=n_components, whiten=whiten, svd_solver="full", random_state=seed)
+    pca.fit(x_train)
+    signs = canonicalize_signs(pca.components_)
+    pca.components_ = pca.components_ * signs[:, None]
+    codes = {f"z_{name}": pca.transform(x).astype(np.float32)
+             for name, x in (("train", x_train), ("val", x_val), ("test", x_test))}
+    codes["recon_test"] = pca.inverse_transform(codes["z_test"]).astype(np.float32)
+    codes["explained_variance_ratio"] = pca.explained_variance_ratio_.astype(np.float64)
+    codes["components"] = pca.components_.astype(np.float32)
+    codes["mean"] = pca.mean_.astype(np.float32)
+    return codes
+
+
+def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exaggeration: float,
+               init: str, learning_rate, seed: int) -> dict:
+    """Embed train and test jointly in 2-D with scikit-learn's Barnes-Hut t-SNE.
+
+    t-SNE learns no mapping that could place new points, so the test points are
+    embedded together with the training points (the report says so).
+
+    Returns
+    -------
+    dict with ``z_train`` (n_train, 2), ``z_test`` (n_test, 2), ``kl_divergence``
+    (the final objective, nats) and ``n_iter``.
+    """
+    from sklearn.manifold import TSNE
+
+    x = np.concatenate([x_train, x_test])
+    if perplexity >= len(x):
+        raise ParamsError(f"baselines.tsne.perplexity: got {perplexity}, expected < {len(x)} "
+                         f"(the number of points); try {max(5, len(x) // 10)}")
+    tsne = TSNE(n_components=2, perplexity=perplexity, early_exaggeration=early_exaggeration,
+                learning_rate=learning_rate, max_iter=max_iter, init=init, random_state=seed,
+                method="barnes_hut")
+    z = tsne.fit_transform(x).astype(np.float32)
+    return {"z_train": z[: len(x_train)], "z_test": z[len(x_train):],
+            "kl_divergence": float(tsne.kl_divergence_), "n_iter": int(tsne.n_iter_)}
+
+
+def pca_metrics(codes: dict) -> dict:
+    """What the PCA stage reports: components kept and the variance they explain."""
+    ratio = codes["explained_variance_ratio"]
+    return {"n_components": int(len(ratio)), "explained_variance_ratio_sum": float(ratio.sum())}

@@ -1,0 +1,22 @@
+"""What every stage entry point shares: one-line errors and exit codes.
+
+``raise SystemExit(run_stage(main))`` runs a stage's ``main``; a
+:class:`~latentlab.errors.LatentlabError` becomes ``error: <message>`` on
+stderr and its exit code (2 for bad params, 1 otherwise), so DVC stops the
+pipeline with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+from latentlab.errors import LatentlabError
+
+
+def run_stage(main: Callable[[], int | None]) -> int:
+    try:
+        return main() or 0
+    except LatentlabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,34 @@
+"""The errors a stage reports as one line and a non-zero exit, never as a traceback.
+
+Every error a user can cause or fix (a bad param, a missing or corrupt file, a
+diverging loss, an unreachable tracking server) derives from
+:class:`LatentlabError`; :func:`latentlab.cli.run_stage` prints its message.
+"""
+
+
+class LatentlabError(Exception):
+    """Base class: the message is one line that says what is wrong and how to fix it."""
+
+    exit_code = 1
+
+
+class ParamsError(LatentlabError, ValueError):
+    """A value in ``params.yaml`` is missing, unknown, mistyped or out of range."""
+
+    exit_code = 2
+
+
+class DataFileError(LatentlabError):
+    """An input file between stages is missing or unreadable."""
+
+
+class UnknownDatasetError(ParamsError):
+    """``data.name`` names no registered data set."""
+
+
+class NonFiniteLossError(LatentlabError, FloatingPointError):
+    """A loss term became NaN or infinite during training."""
+
+
+class TrackingError(LatentlabError):
+    """The tracking store could not be reached or refused a write."""

@@ -1,0 +1,151 @@
+"""Atomic writers and checked readers for the files stages exchange.
+
+Every output is written to a temporary file in the destination directory and
+renamed into place (``os.replace`` is atomic on POSIX), so a stage killed at any
+moment leaves the old file or none, never a truncated one. Readers turn a
+missing or corrupt file into a :class:`DataFileError` with a one-line message
+that says how to fix it, instead of a numpy traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import numpy as np
+from latentlab.errors import DataFileError  # re-exported for callers
+
+
+@contextlib.contextmanager
+def _atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temp path next to ``path``; rename it over ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with _atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_json(obj: Any) -> str:
+    """Canonical JSON: sorted keys, no NaN, a trailing newline (stable byte for byte)."""
+    return json.dumps(obj, sort_keys=True, indent=2, allow_nan=False, default=_json_default) + "\n"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, to_json(obj))
+
+
+def atomic_write_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    """Write arrays to an ``.npz`` atomically (uncompressed: fast and reproducible)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def atomic_write_csv(path: str | Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    """Write a CSV with a header row; floats keep full precision via ``repr``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_arrays(arrays: Mapping[str, np.ndarray]) -> str:
+    """Checksum of array contents (name, dtype, shape, bytes), independent of file format."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def read_npz(path: str | Path, required: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` into memory, checking the keys a stage needs."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: missing; run `dvc repro` to produce it")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise DataFileError(
+            f"{path}: corrupt or truncated ({type(exc).__name__}); "
+            "delete it and run `dvc repro` to rebuild it"
+        ) from None
+    missing = [key for key in required if key not in arrays]
+    if missing:
+        raise DataFileError(
+            f"{path}: lacks array(s) {', '.join(missing)}; rerun the stage that writes it"
+        )
+    return arrays
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: missing; run `dvc repro` to produce it")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{path}: not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc}); "
+                            "delete it and run `dvc repro`") from None
+
+
+def read_csv(path: str | Path) -> list[dict[str, str]]:
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: missing; run `dvc repro` to produce it")
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))

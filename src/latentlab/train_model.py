@@ -1,0 +1,145 @@
+"""Train one of the three models end to end and collect what the stage writes.
+
+``train_and_encode`` builds the model a :class:`~latentlab.params.TrainParams`
+describes, fits it, and returns the codes of every split, test reconstructions,
+images decoded from prior samples z ~ N(0, I), the per-epoch history and the
+final metrics. The stage only writes these to disk.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from latentlab.data.noise import make_corruption
+from latentlab.data.preprocess import SPLITS
+from latentlab.models import build_model
+from latentlab.params import TrainParams
+from latentlab.training import (
+    History, autoencoder_objective, evaluate, fit, seed_everything, vae_training_objective,
+)
+
+
+@dataclass
+class TrainedModel:
+    model: torch.nn.Module
+    config: dict  # what it takes to rebuild the model from its weights
+    history: History
+    arrays: dict[str, np.ndarray]  # codes per split, recon_test, prior_samples
+    metrics: dict  # {"train": {...}, "val": {...}, "test": {...}, "best_epoch", ...}
+    fit_seconds: float
+
+
+def _objective_and_monitor(p: TrainParams):
+    if p.model == "vae":
+        return vae_training_objective(p.likelihood, p.gaussian_std, p.beta), "-elbo"
+    return autoencoder_objective(p.likelihood, p.gaussian_std), "loss"
+
+
+@torch.no_grad()
+def encode_splits(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """``z_<split>`` for each split; for the VAE also ``logvar_<split>`` (codes are the means)."""
+    out = {}
+    for split, x in tensors.items():
+        if hasattr(model, "reparameterize"):
+            mu, logvar = model.encode(x)
+            out[f"z_{split}"], out[f"logvar_{split}"] = mu.numpy(), logvar.numpy()
+        else:
+            out[f"z_{split}"] = model.encode(x).numpy()
+    return out
+
+
+@torch.no_grad()
+def decode_images(model: torch.nn.Module, z: torch.Tensor) -> np.ndarray:
+    """Pixel means sigmoid(decode(z)), shape (n, features), in [0, 1]."""
+    return torch.sigmoid(model.decode(z)).numpy()
+
+
+def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=None) -> TrainedModel:
+    """Fit the model of ``p`` on ``splits["x_train"]`` and encode every split.
+
+    Parameters
+    ----------
+    p : TrainParams
+    splits : dict with ``x_train``, ``x_val``, ``x_test`` of shape (n, features) in [0, 1]
+    on_epoch : callable, optional
+        Passed to :func:`latentlab.training.fit` (tracking hooks in here).
+    """
+    seed_everything(p.seed)
+    tensors = {s: torch.from_numpy(np.ascontiguousarray(splits[f"x_{s}"], dtype=np.float32))
+               for s in SPLITS}
+    input_dim = tensors["train"].shape[1]
+    model = build_model(p.model, input_dim, p.hidden_sizes, p.latent_dim, p.activation)
+    objective, monitor = _objective_and_monitor(p)
+    corrupt = make_corruption(p.noise_type, p.noise_level) if p.model == "dae" else None
+    hint = ("lower train.%s.learning_rate" % p.model) + (" or beta" if p.model == "vae" else "")
+
+    started = time.perf_counter()
+    history = fit(
+        model, tensors["train"], tensors["val"], objective,
+        epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
+        patience=p.patience, seed=p.seed, monitor=monitor, corrupt=corrupt,
+        on_epoch=on_epoch, nan_hint=hint,
+    )
+    fit_seconds = time.perf_counter() - started
+
+    # Final metrics on clean inputs (the DAE too: its job is to encode clean data).
+    clean = autoencoder_objective(p.likelihood, p.gaussian_std) if p.model != "vae" else objective
+    metrics: dict = {split: evaluate(model, clean, t, t) for split, t in tensors.items()}
+    for split in SPLITS:
+        metrics[split].pop("loss", None)  # AE: equals recon; VAE: β-weighted, not a metric
+        metrics[split]["bits_per_dim"] = _bits_per_dim(metrics[split], input_dim)
+    metrics.update({
+        "best_epoch": history.best_epoch,
+        "epochs_run": len(history.rows),
+        "stopped_early": history.stopped_early,
+        "likelihood": p.likelihood,
+    })
+
+    arrays = encode_splits(model, tensors)
+    arrays["recon_test"] = decode_images(model, torch.from_numpy(arrays["z_test"]))
+    prior = torch.Generator().manual_seed(p.seed + 2)
+    z_prior = torch.randn(p.n_prior_samples, p.latent_dim, generator=prior)
+    arrays["prior_samples"] = decode_images(model, z_prior)
+
+    config = {"kind": p.model, "input_dim": input_dim, "hidden_sizes": list(p.hidden_sizes),
+              "latent_dim": p.latent_dim, "activation": p.activation}
+    return TrainedModel(model, config, history, arrays, metrics, fit_seconds)
+
+
+def _bits_per_dim(split_metrics: dict, input_dim: int) -> float:
+    """−ELBO (VAE) or reconstruction NLL (AE) in bits per pixel: nats / (D · ln 2)."""
+    nats = -split_metrics["elbo"] if "elbo" in split_metrics else split_metrics["recon"]
+    return nats / (input_dim * math.log(2.0))
+
+
+def save_model(path, trained: TrainedModel) -> None:
+    """Weights and the config that rebuilds the model, written atomically (``torch.load``-able)."""
+    import io as _bytes_io
+
+    from latentlab.io import atomic_write_bytes
+
+    buffer = _bytes_io.BytesIO()
+    torch.save({"config": trained.config, "state_dict": trained.model.state_dict()}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_model(path) -> torch.nn.Module:
+    """Rebuild a model saved by :func:`save_model`, in eval mode."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = checkpoint["config"]
+    model = build_model(cfg["kind"], cfg["input_dim"], cfg["hidden_sizes"], cfg["latent_dim"],
+                        cfg["activation"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
+
+
+def history_table(history: History) -> tuple[list[str], list[list[float]]]:
+    """The per-epoch history as a CSV header (``train_recon``, ...) and rows, for DVC plots."""
+    keys = list(history.rows[0]) if history.rows else ["epoch"]
+    header = [k.replace("/", "_") for k in keys]
+    return header, [[row[k] for k in keys] for row in history.rows]

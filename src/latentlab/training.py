@@ -1,0 +1,171 @@
+"""One training loop for every model, with early stopping and a non-finite guard.
+
+The loop is generic: an *objective* maps ``(model, x_in, x_target)`` to the
+scalar loss to minimise and a dict of per-example terms (nats, shape
+``(batch,)``). The AE, the DAE (the AE given a ``corrupt`` function) and the VAE
+differ only in the objective they pass. The data set lives in memory as one
+tensor; batches are index slices of it, and per-batch terms accumulate on the
+device and are read once per epoch (no ``.item()`` in the inner loop).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from latentlab.losses import elbo_terms, reconstruction_nll, vae_objective
+from latentlab.errors import NonFiniteLossError  # re-exported for callers
+
+Objective = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor],
+                     tuple[torch.Tensor, dict[str, torch.Tensor]]]
+EVAL_BATCH = 4096
+
+
+def seed_everything(seed: int) -> None:
+    """One seed for Python, NumPy and PyTorch; deterministic kernels on the CPU."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def autoencoder_objective(likelihood: str, gaussian_std: float) -> Objective:
+    """Reconstruction NLL of the AE / DAE: loss = mean over the batch of −log p(x | z)."""
+
+    def objective(model, x_in, x):
+        recon = reconstruction_nll(model(x_in), x, likelihood, gaussian_std)
+        return recon.mean(), {"loss": recon, "recon": recon}
+
+    return objective
+
+
+def vae_training_objective(likelihood: str, gaussian_std: float, beta: float) -> Objective:
+    """The β-weighted negative ELBO; the unweighted terms are returned for logging."""
+
+    def objective(model, x_in, x):
+        x_logits, mu, logvar = model(x_in)
+        terms = elbo_terms(x_logits, x, mu, logvar, likelihood, gaussian_std)
+        loss_per_example = terms.recon + beta * terms.kl
+        return vae_objective(terms, beta), {
+            "loss": loss_per_example, "recon": terms.recon, "kl": terms.kl, "elbo": terms.elbo,
+        }
+
+    return objective
+
+
+@dataclass
+class History:
+    """Per-epoch means of every term, ``rows[i] = {"epoch", "train/<term>", "val/<term>"}``."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, objective: Objective, x_in: torch.Tensor,
+             x: torch.Tensor) -> dict[str, float]:
+    """Mean of every per-example term over a whole split, in eval mode."""
+    model.eval()
+    sums: dict[str, torch.Tensor] = {}
+    for start in range(0, len(x), EVAL_BATCH):
+        _, terms = objective(model, x_in[start:start + EVAL_BATCH], x[start:start + EVAL_BATCH])
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + value.sum()
+    return {key: float(total) / len(x) for key, total in sums.items()}
+
+
+def _check_finite(prefix: str, means: dict[str, float], epoch: int, hint: str) -> None:
+    for key, value in means.items():
+        if not math.isfinite(value):
+            raise NonFiniteLossError(f"{prefix}/{key} is {value} at epoch {epoch}; {hint}")
+
+
+def fit(
+    model: torch.nn.Module,
+    x_train: torch.Tensor,
+    x_val: torch.Tensor,
+    objective: Objective,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    patience: int,
+    seed: int,
+    monitor: str = "loss",
+    corrupt: Callable | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    nan_hint: str = "lower the learning rate",
+) -> History:
+    """Train with Adam and early stopping; leave the best weights in ``model``.
+
+    Parameters
+    ----------
+    x_train, x_val : Tensor of shape (n, features), values in [0, 1]
+    objective : Objective
+    monitor : str
+        The validation term that selects the best epoch, minimised (``"loss"``);
+        a name prefixed with ``-`` is maximised (``"-elbo"``: the VAE is selected
+        on the unweighted ELBO whatever β is).
+    corrupt : callable, optional
+        ``corrupt(x, generator) -> x_in``: makes the model a denoising AE. The
+        validation inputs are corrupted once with a fixed generator, so the
+        monitored value is comparable across epochs.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, row)`` after each epoch, with the row's metric means.
+    """
+    generator = torch.Generator(device=x_train.device).manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    x_val_in = x_val
+    if corrupt is not None:
+        x_val_in = corrupt(x_val, torch.Generator(device=x_val.device).manual_seed(seed + 1))
+    sign = -1.0 if monitor.startswith("-") else 1.0
+    monitor_key = monitor.lstrip("-")
+
+    history = History()
+    best_value, best_state, since_best = math.inf, None, 0
+    n = len(x_train)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=generator, device=x_train.device)
+        sums: dict[str, torch.Tensor] = {}
+        for start in range(0, n, batch_size):
+            x = x_train[order[start:start + batch_size]]
+            x_in = corrupt(x, generator) if corrupt is not None else x
+            loss, terms = objective(model, x_in, x)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value.detach().sum()
+        train_means = {key: float(total) / n for key, total in sums.items()}  # one sync per epoch
+        _check_finite("train", train_means, epoch, nan_hint)
+        val_means = evaluate(model, objective, x_val_in, x_val)
+        _check_finite("val", val_means, epoch, nan_hint)
+
+        row = {"epoch": epoch}
+        row.update({f"train/{k}": v for k, v in train_means.items()})
+        row.update({f"val/{k}": v for k, v in val_means.items()})
+        history.rows.append(row)
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+
+        value = sign * val_means[monitor_key]
+        if value < best_value:
+            best_value, best_state, since_best = value, copy.deepcopy(model.state_dict()), 0
+            history.best_epoch = epoch
+        else:
+            since_best += 1
+            if since_best >= patience:
+                history.stopped_early = True
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history

@@ -1,0 +1,49 @@
+"""Stage `baseline@<method>`: scikit-learn PCA or t-SNE on the preprocessed splits."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from latentlab import io, params, tracking
+from latentlab.cli import run_stage
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--method", required=True, choices=params.BASELINES)
+    ap.add_argument("--data", required=True, help="the preprocess stage's splits (.npz)")
+    ap.add_argument("--out", required=True, help="codes (.npz)")
+    ap.add_argument("--metrics", required=True, help="metrics JSON")
+    ap.add_argument("--timing", required=True, help="JSON with the wall seconds of the fit")
+    ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
+    args = ap.parse_args()
+
+    p = params.load(f"baselines.{args.method}", args.params)
+    splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
+    stage = f"baseline@{args.method}"
+    tags = tracking.standard_tags(stage, params.params_hash(p), io.sha256_file(args.data))
+    with tracking.stage_run(stage, params.as_flat_dict(p, f"baselines.{args.method}"), tags) as run:
+        from latentlab import baselines
+
+        started = time.perf_counter()
+        if args.method == "pca":
+            codes = baselines.fit_pca(splits["x_train"], splits["x_val"], splits["x_test"],
+                                      p.n_components, p.whiten, p.seed)
+            metrics = baselines.pca_metrics(codes)
+        else:
+            result = baselines.embed_tsne(splits["x_train"], splits["x_test"], **vars(p))
+            codes = {k: result.pop(k) for k in ("z_train", "z_test")}
+            metrics = {**result, "embedded": "train+test jointly"}
+        fit_seconds = time.perf_counter() - started
+        io.atomic_write_npz(args.out, **codes)
+        io.atomic_write_json(args.metrics, metrics)
+        io.atomic_write_json(args.timing, {"fit_seconds": round(fit_seconds, 3)})
+        run.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        run.log_artifact(args.metrics)
+    print(f"{stage}: {metrics}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main))

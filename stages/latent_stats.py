@@ -1,0 +1,60 @@
+"""Stage `latent_stats`: one comparison table of all five methods on the test split."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from latentlab import io, params, tracking
+from latentlab.cli import run_stage
+
+CODE_KEYS = ("z_train", "z_test", "recon_test", "logvar_test")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", required=True, help="the preprocess stage's splits (.npz)")
+    ap.add_argument("--codes", required=True, nargs="+", metavar="METHOD=PATH",
+                    help="codes.npz of each method, e.g. vae=outputs/train/vae/codes.npz")
+    ap.add_argument("--timings", required=True, nargs="+", metavar="METHOD=PATH")
+    ap.add_argument("--vae-metrics", required=True, help="the VAE's metrics JSON")
+    ap.add_argument("--metrics", required=True, help="the comparison table (JSON)")
+    ap.add_argument("--fit-seconds", required=True, help="wall seconds per method (JSON)")
+    ap.add_argument("--moments", required=True, help="per-dimension moments (CSV)")
+    ap.add_argument("--embeddings-dir", required=True, help="one 2-D CSV per method")
+    ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
+    args = ap.parse_args()
+
+    p = params.load("latent_stats", args.params)
+    splits = io.read_npz(args.data, required=("x_test", "y_train", "y_test"))
+    code_paths = dict(pair.split("=", 1) for pair in args.codes)
+    codes = {m: {k: v for k, v in io.read_npz(path, required=("z_train", "z_test")).items()
+                 if k in CODE_KEYS} for m, path in code_paths.items()}
+    timings = {m: io.read_json(path)["fit_seconds"]
+               for m, path in (pair.split("=", 1) for pair in args.timings)}
+    tags = tracking.standard_tags("latent_stats", params.params_hash(p), io.sha256_file(args.data))
+    with tracking.stage_run("latent_stats", params.as_flat_dict(p, "latent_stats"), tags) as run:
+        from latentlab import compare
+
+        table = compare.compare_methods(
+            splits, codes, io.read_json(args.vae_metrics)["test"],
+            knn_neighbors=p.knn_neighbors, trustworthiness_neighbors=p.trustworthiness_neighbors)
+        io.atomic_write_json(args.metrics, table)
+        io.atomic_write_json(args.fit_seconds, timings)
+        io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],
+                            compare.moment_rows(codes))
+        for method, arrays in codes.items():
+            io.atomic_write_csv(Path(args.embeddings_dir) / f"{method}.csv",
+                                ["index", "x", "y", "label"],
+                                compare.embedding_rows(arrays["z_test"], splits["y_test"]))
+        run.log_metrics({f"{m}/{k}": v for m, row in table.items() for k, v in row.items()})
+        run.log_artifact(args.metrics)
+    for method, row in table.items():
+        print(f"latent_stats: {method:5s} knn {row['knn_accuracy']:.3f} "
+              f"trust {row['trustworthiness']:.3f} KL(fit||N(0,I)) "
+              f"{row['latent_kl_to_prior_nats']:.3g} nats")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main))

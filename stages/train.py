@@ -1,0 +1,46 @@
+"""Stage `train@<model>`: fit the AE, DAE or VAE; write weights, codes, metrics, history."""
+
+from __future__ import annotations
+
+import argparse
+
+from latentlab import io, params, tracking
+from latentlab.cli import run_stage
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", required=True, choices=params.MODELS)
+    ap.add_argument("--data", required=True, help="the preprocess stage's splits (.npz)")
+    ap.add_argument("--out-dir", required=True, help="weights (model.pt) and codes (codes.npz)")
+    ap.add_argument("--metrics", required=True, help="final metrics JSON")
+    ap.add_argument("--history", required=True, help="per-epoch CSV (a DVC plot)")
+    ap.add_argument("--timing", required=True, help="JSON with the wall seconds of the fit")
+    ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
+    args = ap.parse_args()
+
+    p = params.load(f"train.{args.model}", args.params)
+    splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
+    stage = f"train@{args.model}"
+    tags = tracking.standard_tags(stage, params.params_hash(p), io.sha256_file(args.data))
+    with tracking.stage_run(stage, params.as_flat_dict(p, f"train.{args.model}"), tags) as run:
+        from latentlab import train_model  # torch loads while the tracking thread starts
+
+        trained = train_model.train_and_encode(p, splits, on_epoch=run.log_epoch)
+        train_model.save_model(f"{args.out_dir}/model.pt", trained)
+        io.atomic_write_npz(f"{args.out_dir}/codes.npz", **trained.arrays)
+        io.atomic_write_json(args.metrics, trained.metrics)
+        io.atomic_write_csv(args.history, *train_model.history_table(trained.history))
+        io.atomic_write_json(args.timing, {"fit_seconds": round(trained.fit_seconds, 3)})
+        run.log_metrics({f"test/{k}": v for k, v in trained.metrics["test"].items()},
+                        step=trained.metrics["best_epoch"])
+        run.log_artifact(args.history)
+        run.log_artifact(args.metrics)
+    test = trained.metrics["test"]
+    print(f"{stage}: best epoch {trained.metrics['best_epoch']}/{trained.metrics['epochs_run']}, "
+          + ", ".join(f"test {k} {v:.4g}" for k, v in sorted(test.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main))

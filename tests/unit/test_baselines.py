@@ -1,0 +1,56 @@
+"""PCA and t-SNE baselines, and the metrics that score every method."""
+
+import numpy as np
+import pytest
+
+from latentlab.baselines import canonicalize_signs, embed_tsne, fit_pca
+from latentlab.metrics import knn_accuracy, reconstruction_mse, trustworthiness
+
+
+def _blobs(n=120, d=10, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    centres = rng.standard_normal((3, d)) * 4
+    return (centres[labels] + rng.standard_normal((n, d))).astype(np.float32), labels
+
+
+def test_canonical_signs_make_largest_loading_positive():
+    comps = np.array([[0.1, -0.9], [0.8, 0.2]])
+    signs = canonicalize_signs(comps)
+    assert signs.tolist() == [-1.0, 1.0]
+    assert canonicalize_signs(-comps).tolist() == [1.0, -1.0]
+
+
+def test_pca_full_rank_reconstructs_exactly_and_codes_do_not_flip():
+    x, _ = _blobs()
+    out = fit_pca(x[:80], x[80:100], x[100:], n_components=10, whiten=False, seed=0)
+    np.testing.assert_allclose(out["recon_test"], x[100:], atol=1e-4)
+    assert out["explained_variance_ratio"].sum() == pytest.approx(1.0)
+    flipped = fit_pca(x[:80] * 1.0, x[80:100], x[100:], 10, False, 0)
+    np.testing.assert_allclose(out["z_test"], flipped["z_test"])
+    rows = np.arange(10)
+    assert np.all(out["components"][rows, np.abs(out["components"]).argmax(1)] > 0)
+
+
+def test_tsne_embeds_train_and_test_jointly_and_separates_blobs():
+    x, y = _blobs()
+    out = embed_tsne(x[:90], x[90:], perplexity=10.0, max_iter=250, early_exaggeration=12.0,
+                     init="pca", learning_rate="auto", seed=0)
+    assert out["z_train"].shape == (90, 2) and out["z_test"].shape == (30, 2)
+    assert knn_accuracy(out["z_train"], y[:90], out["z_test"], y[90:], 3) > 0.9
+
+
+def test_tsne_rejects_a_perplexity_above_the_point_count():
+    x, _ = _blobs(n=20)
+    with pytest.raises(ValueError, match="baselines.tsne.perplexity"):
+        embed_tsne(x[:15], x[15:], perplexity=30.0, max_iter=250, early_exaggeration=12.0,
+                   init="pca", learning_rate="auto", seed=0)
+
+
+def test_metric_known_answers():
+    x, y = _blobs()
+    assert trustworthiness(x, x @ np.linalg.qr(np.random.default_rng(0).standard_normal(
+        (10, 10)))[0], 5) == pytest.approx(1.0)  # an isometry keeps every neighbour
+    assert knn_accuracy(x, y, x, y, 1) == 1.0
+    assert reconstruction_mse(np.zeros((2, 2)), np.full((2, 2), 0.5)) == 0.25
+    assert reconstruction_mse(np.zeros((1, 1)), np.full((1, 1), 3.0)) == 1.0  # clipped to [0, 1]

@@ -1,0 +1,58 @@
+"""Atomic writes and checked reads."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from latentlab import io
+from latentlab.io import DataFileError
+
+
+def test_json_is_canonical_and_rejects_nan(tmp_path):
+    path = tmp_path / "m.json"
+    io.atomic_write_json(path, {"b": 1, "a": np.float32(0.5)})
+    assert path.read_text() == '{\n  "a": 0.5,\n  "b": 1\n}\n'
+    with pytest.raises(ValueError):
+        io.atomic_write_json(path, {"a": float("nan")})
+    assert json.loads(path.read_text()) == {"a": 0.5, "b": 1}  # old file intact
+
+
+def test_failed_write_leaves_no_temp_file(tmp_path):
+    with pytest.raises(TypeError):
+        io.atomic_write_json(tmp_path / "x.json", {"a": object()})
+    assert os.listdir(tmp_path) == []
+
+
+def test_npz_round_trip_and_required_keys(tmp_path):
+    path = tmp_path / "a.npz"
+    io.atomic_write_npz(path, x=np.arange(6).reshape(2, 3))
+    assert io.read_npz(path, required=["x"])["x"].shape == (2, 3)
+    with pytest.raises(DataFileError, match="lacks array"):
+        io.read_npz(path, required=["y"])
+
+
+def test_truncated_npz_is_a_clear_error(tmp_path):
+    path = tmp_path / "a.npz"
+    io.atomic_write_npz(path, x=np.zeros((100, 100)))
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(DataFileError, match="corrupt or truncated.*dvc repro"):
+        io.read_npz(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DataFileError, match="missing; run `dvc repro`"):
+        io.read_json(tmp_path / "none.json")
+
+
+def test_array_checksum_depends_on_content_not_order():
+    a, b = np.zeros(3), np.ones(2)
+    assert io.sha256_arrays({"a": a, "b": b}) == io.sha256_arrays({"b": b, "a": a})
+    assert io.sha256_arrays({"a": a}) != io.sha256_arrays({"a": a + 1})
+
+
+def test_csv_has_header_and_full_precision(tmp_path):
+    path = tmp_path / "h.csv"
+    io.atomic_write_csv(path, ["epoch", "loss"], [[1, 0.1 + 0.2]])
+    assert io.read_csv(path) == [{"epoch": "1", "loss": repr(0.1 + 0.2)}]

@@ -1,0 +1,71 @@
+"""Tracking against a real MLflow SQLite store in a temporary directory."""
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from latentlab import tracking
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    (tmp_path / ".dvc").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    monkeypatch.setenv("DVC_STAGE", "train@vae")
+    return tmp_path
+
+
+def _runs(uri):
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(tracking.DEFAULT_EXPERIMENT)
+    return client, client.search_runs([exp.experiment_id])
+
+
+def test_uri_is_absolute_and_follows_dvc_root(store, monkeypatch):
+    assert tracking.tracking_uri() == f"sqlite:///{store / 'mlflow.db'}"
+    monkeypatch.setenv("DVC_ROOT", "/somewhere/else")
+    assert tracking.tracking_uri() == "sqlite:////somewhere/else/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    assert tracking.tracking_uri() == "http://127.0.0.1:5999"
+
+
+def test_stage_run_logs_params_tags_and_epoch_history(store):
+    with tracking.stage_run("train@vae", {"train.vae.beta": 1.0, "seed": 0},
+                            tracking.standard_tags("train@vae", "abc")) as run:
+        for epoch in range(1, 6):
+            run.log_epoch(epoch, {"epoch": epoch, "train/kl": 1.0 / epoch, "val/elbo": -epoch})
+        run.log_metrics({"test/elbo": -3.0}, step=5)
+    client, runs = _runs(tracking.tracking_uri())
+    (r,) = runs
+    assert r.info.status == "FINISHED" and r.info.run_name == "train@vae"
+    assert r.data.params == {"train.vae.beta": "1.0", "seed": "0"}
+    assert r.data.tags["dvc.stage"] == "train@vae"
+    assert r.data.tags["latentlab.params_hash"] == "abc"
+    history = client.get_metric_history(r.info.run_id, "train/kl")
+    assert sorted((m.step, m.value) for m in history) == [(e, 1.0 / e) for e in range(1, 6)]
+    exp = client.get_experiment_by_name(tracking.DEFAULT_EXPERIMENT)
+    assert exp.artifact_location == (store / "mlartifacts").as_uri()
+
+
+def test_a_failing_stage_ends_its_run_failed(store):
+    with pytest.raises(RuntimeError):
+        with tracking.stage_run("train@ae", {}, {}):
+            raise RuntimeError("boom")
+    _, (r,) = _runs(tracking.tracking_uri())
+    assert r.info.status == "FAILED"
+
+
+def test_unreachable_server_is_a_clear_error_within_seconds(store, monkeypatch):
+    import socket
+    import time
+
+    with socket.socket() as sock:  # a closed loopback port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    started = time.perf_counter()
+    with pytest.raises(tracking.TrackingError, match=f"127.0.0.1:{port}.*MLFLOW_TRACKING_URI"):
+        with tracking.stage_run("train@ae", {}, {}):
+            pass
+    assert time.perf_counter() - started < 30
