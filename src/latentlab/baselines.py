@@ -6,6 +6,8 @@ every later stage treats all five methods alike.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from latentlab.errors import ParamsError
@@ -29,20 +31,24 @@ def canonicalize_signs(components: np.ndarray) -> np.ndarray:
     return np.where(components[rows, np.argmax(np.abs(components), axis=1)] < 0, -1.0, 1.0)
 
 
-def fit_pca(x_train, x_val, x_test, n_components: int, whiten: bool, seed: int) -> dict:
+def fit_pca(x_train, x_val, x_test, n_components: int, whiten: bool,
+            seed: int) -> tuple[dict, float]:
     """Fit PCA on the training split; codes of every split and test reconstructions.
 
     Returns
     -------
     dict with ``z_train``, ``z_val``, ``z_test`` (n, n_components), ``recon_test``
     (n_test, features), ``explained_variance_ratio`` (n_components,),
-    ``components`` (n_components, features), ``mean`` (features,).
+    ``components`` (n_components, features), ``mean`` (features,), and
+    ``fit_seconds`` (wall time of the fit alone, not of the import).
     """
     from sklearn.decomposition import PCA
 
     n_components = min(n_components, x_train.shape[1], x_train.shape[0])
     pca = PCA(n_components=n_components, whiten=whiten, svd_solver="full", random_state=seed)
+    started = time.perf_counter()
     pca.fit(x_train)
+    fit_seconds = time.perf_counter() - started
     signs = canonicalize_signs(pca.components_)
     pca.components_ = pca.components_ * signs[:, None]
     codes = {f"z_{name}": pca.transform(x).astype(np.float32)
@@ -51,11 +57,11 @@ def fit_pca(x_train, x_val, x_test, n_components: int, whiten: bool, seed: int) 
     codes["explained_variance_ratio"] = pca.explained_variance_ratio_.astype(np.float64)
     codes["components"] = pca.components_.astype(np.float32)
     codes["mean"] = pca.mean_.astype(np.float32)
-    return codes
+    return codes, fit_seconds
 
 
 def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exaggeration: float,
-               init: str, learning_rate, seed: int) -> dict:
+               init: str, learning_rate, seed: int) -> tuple[dict, float]:
     """Embed train and test jointly in 2-D with scikit-learn's Barnes-Hut t-SNE.
 
     t-SNE learns no mapping that could place new points, so the test points are
@@ -64,7 +70,7 @@ def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exagg
     Returns
     -------
     dict with ``z_train`` (n_train, 2), ``z_test`` (n_test, 2), ``kl_divergence``
-    (the final objective, nats) and ``n_iter``.
+    (the final objective, nats) and ``n_iter``; and the fit's wall seconds.
     """
     from sklearn.manifold import TSNE
 
@@ -75,9 +81,11 @@ def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exagg
     tsne = TSNE(n_components=2, perplexity=perplexity, early_exaggeration=early_exaggeration,
                 learning_rate=learning_rate, max_iter=max_iter, init=init, random_state=seed,
                 method="barnes_hut")
+    started = time.perf_counter()
     z = tsne.fit_transform(x).astype(np.float32)
+    fit_seconds = time.perf_counter() - started
     return {"z_train": z[: len(x_train)], "z_test": z[len(x_train):],
-            "kl_divergence": float(tsne.kl_divergence_), "n_iter": int(tsne.n_iter_)}
+            "kl_divergence": float(tsne.kl_divergence_), "n_iter": int(tsne.n_iter_)}, fit_seconds
 
 
 def pca_metrics(codes: dict) -> dict:

@@ -93,6 +93,7 @@ TRAIN_COMMON = {
     "learning_rate": _learning_rate,
     "patience": _int_at_least(1),
     "n_prior_samples": _int_at_least(1),
+    "num_threads": _int_at_least(1),
 }
 TRAIN_MODEL_ONLY = {
     "ae": {},
@@ -162,6 +163,7 @@ class TrainParams:
     learning_rate: float
     patience: int
     n_prior_samples: int
+    num_threads: int
     seed: int
     noise_type: str | None = None
     noise_level: float | None = None

@@ -70,6 +70,7 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
         Passed to :func:`latentlab.training.fit` (tracking hooks in here).
     """
     seed_everything(p.seed)
+    torch.set_num_threads(p.num_threads)  # once, before any work; results depend on it bitwise
     tensors = {s: torch.from_numpy(np.ascontiguousarray(splits[f"x_{s}"], dtype=np.float32))
                for s in SPLITS}
     input_dim = tensors["train"].shape[1]
