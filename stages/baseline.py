@@ -8,7 +8,7 @@ from latentlab import io, params, tracking
 from latentlab.cli import run_stage
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--method", required=True, choices=params.BASELINES)
     ap.add_argument("--data", required=True, help="the preprocess stage's splits (.npz)")
@@ -16,7 +16,7 @@ def main() -> int:
     ap.add_argument("--metrics", required=True, help="metrics JSON")
     ap.add_argument("--timing", required=True, help="JSON with the wall seconds of the fit")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     p = params.load(f"baselines.{args.method}", args.params)
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))

@@ -9,12 +9,12 @@ from latentlab.cli import run_stage
 from latentlab.data import datasets
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True, help="arrays (.npz): images, labels")
     ap.add_argument("--meta", required=True, help="provenance JSON: source, shape, sha256")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     p = params.load("data", args.params)
     raw = datasets.load_raw(p.name)

@@ -11,7 +11,7 @@ from latentlab.cli import run_stage
 CODE_KEYS = ("z_train", "z_test", "recon_test", "logvar_test")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", required=True, help="the preprocess stage's splits (.npz)")
     ap.add_argument("--codes", required=True, nargs="+", metavar="METHOD=PATH",
@@ -23,7 +23,7 @@ def main() -> int:
     ap.add_argument("--moments", required=True, help="per-dimension moments (CSV)")
     ap.add_argument("--embeddings-dir", required=True, help="one 2-D CSV per method")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     p = params.load("latent_stats", args.params)
     splits = io.read_npz(args.data, required=("x_test", "y_train", "y_test"))

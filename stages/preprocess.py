@@ -11,14 +11,14 @@ from latentlab.cli import run_stage
 from latentlab.data.preprocess import SPLITS, describe_splits, scale_to_unit, stratified_split
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--raw", required=True, help="the download stage's arrays (.npz)")
     ap.add_argument("--raw-meta", required=True, help="the download stage's provenance JSON")
     ap.add_argument("--out", required=True, help="splits (.npz): x_/y_ train, val, test")
     ap.add_argument("--meta", required=True, help="JSON: counts per split and class, sha256")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     p = params.load("preprocess", args.params)
     raw = io.read_npz(args.raw, required=("images", "labels"))

@@ -14,9 +14,10 @@ from typing import Callable
 from latentlab.errors import LatentlabError
 
 
-def run_stage(main: Callable[[], int | None]) -> int:
+def run_stage(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
+    """Call ``main(argv)``; turn a LatentlabError into one line on stderr and its exit code."""
     try:
-        return main() or 0
+        return main(argv) or 0
     except LatentlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

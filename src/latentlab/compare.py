@@ -59,4 +59,5 @@ def moment_rows(codes: dict[str, dict]) -> list[list]:
 def embedding_rows(z_test: np.ndarray, y_test: np.ndarray) -> list[list]:
     """Rows ``[index, x, y, label]``: the test codes in 2-D, for scatter plots."""
     xy = project_2d(z_test)
-    return [[i, float(a), float(b), int(label)] for i, ((a, b), label) in enumerate(zip(xy, y_test))]
+    return [[i, float(a), float(b), int(label)]
+            for i, ((a, b), label) in enumerate(zip(xy, y_test))]

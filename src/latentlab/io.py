@@ -24,6 +24,15 @@ import numpy as np
 from latentlab.errors import DataFileError  # re-exported for callers
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 @contextlib.contextmanager
 def _atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temp path next to ``path``; rename it over ``path`` on success."""
@@ -32,6 +41,7 @@ def _atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual mode
     try:
         yield tmp_path
         with open(tmp_path, "rb") as fh:

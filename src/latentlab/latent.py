@@ -18,7 +18,8 @@ def diagonal_gaussian_kl_to_standard_normal(mean: np.ndarray, var: np.ndarray) -
     of their distribution is from the prior; 0 means the fit is the prior.
     """
     mean, var = np.asarray(mean, np.float64), np.asarray(var, np.float64)
-    var = np.maximum(var, np.finfo(np.float64).tiny)  # a dead dimension has var 0: KL → ∞, kept finite
+    # a dimension with variance 0 would make the KL infinite; keep it finite (and huge)
+    var = np.maximum(var, np.finfo(np.float64).tiny)
     return float(0.5 * np.sum(mean**2 + var - np.log(var) - 1.0))
 
 

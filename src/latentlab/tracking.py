@@ -20,6 +20,7 @@ MLflow only.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import signal
@@ -71,11 +72,20 @@ def git_commit(root: Path) -> str | None:
     return out.stdout.strip() or None
 
 
-def _quick_failing_http() -> None:
-    """An unreachable server should fail in seconds, not after MLflow's default minutes."""
+def _configure_mlflow() -> None:
+    """Fail fast on an unreachable server; keep MLflow's INFO chatter out of stage output.
+
+    An unreachable server should fail in seconds, not after MLflow's default
+    minutes of retries; the database-migration INFO lines would bury a stage's
+    one-line error.
+    """
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    import mlflow  # noqa: F401  (configures its loggers on import; then we override)
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def open_experiment(client, uri: str, name: str) -> str:
@@ -103,7 +113,7 @@ def ensure_store() -> str:
     Run before parallel ``dvc queue`` workers start: two processes migrating a
     fresh SQLite database at the same time crash.
     """
-    _quick_failing_http()
+    _configure_mlflow()
     from mlflow.tracking import MlflowClient
 
     uri = tracking_uri()
@@ -143,6 +153,10 @@ class StageRun:
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self._queue.put(("artifact", (str(path), artifact_path)))
 
+    def log_artifacts(self, directory: str | Path, artifact_path: str | None = None) -> None:
+        """Queue every file under ``directory``."""
+        self._queue.put(("artifacts", (str(directory), artifact_path)))
+
     def set_tags(self, tags: dict[str, str]) -> None:
         self._queue.put(("tags", tags))
 
@@ -160,7 +174,7 @@ class StageRun:
     def _work(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         client = None
         try:
-            _quick_failing_http()
+            _configure_mlflow()
             from mlflow.tracking import MlflowClient
 
             uri = tracking_uri()
@@ -215,6 +229,9 @@ class StageRun:
         elif kind == "artifact":
             path, artifact_path = payload
             client.log_artifact(self.run_id, path, artifact_path)
+        elif kind == "artifacts":
+            directory, artifact_path = payload
+            client.log_artifacts(self.run_id, directory, artifact_path)
         elif kind == "tags":
             for key, value in payload.items():
                 client.set_tag(self.run_id, key, value)

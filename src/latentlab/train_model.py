@@ -41,7 +41,8 @@ def _objective_and_monitor(p: TrainParams):
 
 
 @torch.no_grad()
-def encode_splits(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+def encode_splits(model: torch.nn.Module,
+                  tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     """``z_<split>`` for each split; for the VAE also ``logvar_<split>`` (codes are the means)."""
     out = {}
     for split, x in tensors.items():

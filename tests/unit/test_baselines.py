@@ -33,8 +33,8 @@ def test_pca_full_rank_reconstructs_exactly_with_canonical_signs():
 
 def test_tsne_embeds_train_and_test_jointly_and_separates_blobs():
     x, y = _blobs()
-    out, seconds = embed_tsne(x[:90], x[90:], perplexity=10.0, max_iter=250, early_exaggeration=12.0,
-                     init="pca", learning_rate="auto", seed=0)
+    out, seconds = embed_tsne(x[:90], x[90:], perplexity=10.0, max_iter=250,
+                              early_exaggeration=12.0, init="pca", learning_rate="auto", seed=0)
     assert seconds > 0
     assert out["z_train"].shape == (90, 2) and out["z_test"].shape == (30, 2)
     assert knn_accuracy(out["z_train"], y[:90], out["z_test"], y[90:], 3) > 0.9
