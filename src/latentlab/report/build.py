@@ -1,0 +1,164 @@
+"""Orchestrate the comparison report: draw the figures and render the pages.
+
+:func:`build_report` takes the :class:`~latentlab.report.inputs.ReportInputs`
+that :func:`~latentlab.report.inputs.load_inputs` read and checked, draws the
+figures (:mod:`latentlab.report.figures`), asks :mod:`latentlab.report.text`
+for the title, captions and sections, and renders, under ``out_dir``:
+
+``report.html``
+    One self-contained page: inline CSS, figures embedded as base64 PNG data URIs.
+``report.md``
+    The same content; figures referenced as ``figures/<name>.png``.
+``figures/<name>.png``
+    Deterministic PNGs.
+
+Only the wiring and the HTML/Markdown specifics live here, so reading inputs
+and writing sentences stay testable on their own. The report holds no
+timestamp, git commit or run id: it is a DVC output, and any of those would
+make it change on every run.
+
+The stage imports the input names from here too (re-exported in ``__all__``).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+import markupsafe
+import numpy as np
+
+from latentlab.io import atomic_write_text
+from latentlab.params import MODELS
+from latentlab.report import figures
+from latentlab.report.inputs import METHODS, ReportInputs, ReportPaths, load_inputs, method_path
+from latentlab.report.text import (
+    captions,
+    fmt,
+    sections,
+    title,
+)
+
+__all__ = ["ReportPaths", "ReportInputs", "build_report", "fmt", "load_inputs", "method_path"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+# --------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FigureRef:
+    """A rendered figure: relative file path for Markdown, data URI for HTML."""
+
+    name: str
+    file: str
+    data_uri: str
+    caption: str
+
+
+def _first_per_class(y: np.ndarray, limit: int = 20) -> np.ndarray:
+    """Indices of the first example of each class (at most ``limit`` classes), by label."""
+    labels = np.unique(y)[:limit]
+    return np.array([int(np.flatnonzero(y == label)[0]) for label in labels])
+
+
+def _figure_builders(inputs: ReportInputs, n_examples: int) -> dict[str, Any]:
+    """name -> zero-argument function returning the Figure (built one at a time)."""
+    s, shape = inputs.splits, tuple(int(v) for v in inputs.splits["image_shape"])
+    first = _first_per_class(s["y_test"])
+    n = min(n_examples, len(s["x_test"]))
+    recon_methods = [m for m in METHODS if "recon_test" in inputs.codes[m]]
+    return {
+        "data_examples": lambda: figures.example_grid_figure(
+            s["x_test"][first], [f"label {int(s['y_test'][i])}" for i in first], shape),
+        "pca_variance": lambda: figures.explained_variance_figure(
+            inputs.codes["pca"]["explained_variance_ratio"]),
+        "ae_dae_curves": lambda: figures.recon_curves_figure(
+            {m: inputs.curves[m] for m in ("ae", "dae")},
+            {m: int(inputs.train_metrics[m]["best_epoch"]) for m in ("ae", "dae")}),
+        "vae_elbo_curves": lambda: figures.elbo_curves_figure(
+            inputs.curves["vae"], int(inputs.train_metrics["vae"]["best_epoch"])),
+        "embeddings": lambda: figures.embeddings_figure(
+            inputs.embeddings, {m: _axis_names(inputs, m) for m in METHODS}),
+        "reconstructions": lambda: figures.reconstruction_figure(
+            s["x_test"][:n], {m: inputs.codes[m]["recon_test"][:n] for m in recon_methods},
+            shape),
+        "prior_samples": lambda: figures.prior_samples_figure(
+            {m: inputs.codes[m]["prior_samples"] for m in MODELS}, shape),
+        "latent_moments": lambda: figures.moments_figure(inputs.moments),
+    }
+
+
+def _axis_names(inputs: ReportInputs, method: str) -> tuple[str, str]:
+    if int(inputs.latent_stats[method]["latent_dim"]) > 2:
+        return ("PC1 of the codes", "PC2 of the codes")
+    return ("z1", "z2")
+
+
+def render_figures(inputs: ReportInputs, n_examples: int, fig_dir: Path,
+                   captions: Mapping[str, str]) -> dict[str, FigureRef]:
+    """Draw every figure, write it to ``fig_dir/<name>.png`` atomically, return the refs."""
+    refs = {}
+    for name, build in _figure_builders(inputs, n_examples).items():
+        data = figures.save_png(build(), fig_dir / f"{name}.png")
+        uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+        refs[name] = FigureRef(name, f"{fig_dir.name}/{name}.png", uri, captions[name])
+    return refs
+
+
+# --------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------
+
+
+def build_report(inputs: ReportInputs, out_dir: Path, n_examples: int) -> None:
+    """Render ``report.html``, ``report.md`` and ``figures/*.png`` under ``out_dir``.
+
+    Parameters
+    ----------
+    inputs : ReportInputs
+        From :func:`load_inputs`.
+    out_dir : Path
+        Created if needed; existing report files are replaced atomically.
+    n_examples : int
+        Test images (columns) in the reconstruction grid, >= 1.
+    """
+    out_dir = Path(out_dir)
+    refs = render_figures(inputs, n_examples, out_dir / "figures", captions(inputs, n_examples))
+    context = {"title": title(inputs), "sections": sections(inputs, refs)}
+    env = _environment()
+    for name in ("report.html", "report.md"):
+        atomic_write_text(out_dir / name, env.get_template(f"{name}.j2").render(**context))
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                            default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["inline_html"] = inline_html
+    env.filters["md_cell"] = md_cell
+    return env
+
+
+def md_cell(text: str) -> str:
+    """Escape the pipes of a Markdown table cell (``mean |mean|``)."""
+    return str(text).replace("|", "\\|")
+
+
+def inline_html(text: str) -> markupsafe.Markup:
+    """Escape ``text`` for HTML, turning ```name``` (Markdown code spans) into <code>."""
+    escaped = str(markupsafe.escape(text))
+    return markupsafe.Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))

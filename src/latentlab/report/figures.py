@@ -1,0 +1,310 @@
+"""The report's figures: pure functions from numpy arrays to matplotlib Figures.
+
+The only module of latentlab that imports matplotlib. Every ``*_figure``
+function takes arrays (pixels in [0, 1], losses in nats per example) and
+returns a :class:`matplotlib.figure.Figure` built without pyplot, so no global
+state leaks between figures. :func:`png_bytes` renders one deterministically
+(Agg backend, fixed dpi, no ``Software`` or date metadata in the PNG) and
+:func:`save_png` writes those bytes atomically.
+"""
+
+from __future__ import annotations
+
+import io as _bytes_io
+import math
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from latentlab.io import atomic_write_bytes  # noqa: E402
+
+DPI = 100
+IMAGE_CMAP = "gray_r"  # ink dark on white, as digits are usually drawn
+LABEL_CMAP = "tab10"
+TRAIN_STYLE = {"color": "tab:blue", "label": "train"}
+VAL_STYLE = {"color": "tab:orange", "label": "val"}
+PRIOR_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.0}
+GAP_COLOUR = "#c8d4e3"  # the gutters between tiled images, distinct from any pixel value
+MAX_TICKED_DIMS = 16  # beyond this, latent dimensions get matplotlib's default ticks
+
+
+# --------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """Render ``fig`` to PNG bytes, identical for identical inputs.
+
+    ``metadata={"Software": None}`` drops the matplotlib version; Agg writes no
+    creation time, so the bytes depend only on the figure's content.
+    """
+    buffer = _bytes_io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def save_png(fig: Figure, path: str | Path) -> bytes:
+    """Write ``fig`` as a PNG atomically (temp file + rename); return the bytes written."""
+    data = png_bytes(fig)
+    atomic_write_bytes(path, data)
+    return data
+
+
+# --------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------
+
+
+def _show_image(ax, pixels: np.ndarray, image_shape: Sequence[int]) -> None:
+    """Draw one flattened image of shape (h * w,), clipped to [0, 1], without ticks."""
+    ax.imshow(np.clip(pixels, 0.0, 1.0).reshape(image_shape), cmap=IMAGE_CMAP,
+              vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def example_grid_figure(images: np.ndarray, titles: Sequence[str],
+                        image_shape: Sequence[int], n_cols: int = 10) -> Figure:
+    """A grid of images with one title each.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, h * w)
+        Pixels in [0, 1] (values outside are clipped for display).
+    titles : sequence of n str
+    image_shape : (h, w)
+    n_cols : int
+        Images per row.
+    """
+    n = len(images)
+    n_cols = max(1, min(n_cols, n))
+    n_rows = math.ceil(n / n_cols)
+    fig = Figure(figsize=(1.1 * n_cols, 1.3 * n_rows), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            _show_image(ax, images[i], image_shape)
+            ax.set_title(titles[i], fontsize=9)
+        else:
+            ax.set_axis_off()
+    return fig
+
+
+def reconstruction_figure(inputs: np.ndarray, recons: Mapping[str, np.ndarray],
+                          image_shape: Sequence[int]) -> Figure:
+    """Rows: the inputs, then one row per method's reconstructions of the same images.
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (n, h * w)
+        Test images in [0, 1].
+    recons : mapping of row label -> ndarray of shape (n, h * w)
+        Reconstructions in the order of ``inputs`` (clipped to [0, 1] for display).
+    image_shape : (h, w)
+    """
+    rows = {"input": inputs, **recons}
+    n = len(inputs)
+    fig = Figure(figsize=(0.9 * n + 0.8, 0.95 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for r, (label, images) in enumerate(rows.items()):
+        for c in range(n):
+            _show_image(axes[r, c], images[c], image_shape)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+    return fig
+
+
+def _mosaic(images: np.ndarray, image_shape: Sequence[int], pad: int = 1) -> np.ndarray:
+    """Tile (n, h * w) images into one near-square array; gutters and empty cells are NaN."""
+    h, w = image_shape
+    n_cols = math.ceil(math.sqrt(len(images)))
+    n_rows = math.ceil(len(images) / n_cols)
+    canvas = np.full((n_rows * (h + pad) - pad, n_cols * (w + pad) - pad), np.nan)
+    for i, pixels in enumerate(np.clip(images, 0.0, 1.0)):
+        r, c = divmod(i, n_cols)
+        canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = \
+            pixels.reshape(h, w)
+    return canvas
+
+
+def prior_samples_figure(samples: Mapping[str, np.ndarray],
+                         image_shape: Sequence[int]) -> Figure:
+    """One mosaic per model, side by side, of images decoded from z ~ N(0, I).
+
+    Parameters
+    ----------
+    samples : mapping of model -> ndarray of shape (n, h * w)
+        Decoded pixel means in [0, 1].
+    image_shape : (h, w)
+    """
+    fig = Figure(figsize=(3.2 * len(samples), 3.5), layout="constrained")
+    axes = fig.subplots(1, len(samples), squeeze=False)[0]
+    cmap = matplotlib.colormaps[IMAGE_CMAP].with_extremes(bad=GAP_COLOUR)
+    for ax, (model, images) in zip(axes, samples.items()):
+        ax.imshow(_mosaic(images, image_shape), cmap=cmap, vmin=0.0, vmax=1.0,
+                  interpolation="nearest")
+        ax.set_title(f"{model}: decode(z), z ~ N(0, I)", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Curves and bars
+# --------------------------------------------------------------------------
+
+
+def _curve(ax, epoch: np.ndarray, train: np.ndarray, val: np.ndarray, title: str,
+           ylabel: str, best_epoch: int | None) -> None:
+    """Train and val values per epoch on one axis, with the best epoch marked."""
+    ax.plot(epoch, train, **TRAIN_STYLE)
+    ax.plot(epoch, val, **VAL_STYLE)
+    if best_epoch is not None:
+        ax.axvline(best_epoch, color="grey", linestyle=":", linewidth=1.0,
+                   label=f"best epoch {best_epoch}")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def recon_curves_figure(curves: Mapping[str, Mapping[str, np.ndarray]],
+                        best_epochs: Mapping[str, int]) -> Figure:
+    """One panel per model: train and val reconstruction NLL per epoch.
+
+    Parameters
+    ----------
+    curves : mapping of model -> {"epoch", "train_recon", "val_recon"}
+        Arrays of shape (n_epochs,); recon in nats per example.
+    best_epochs : mapping of model -> the epoch whose weights were kept
+    """
+    fig = Figure(figsize=(5.0 * len(curves), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(curves), squeeze=False)[0]
+    for ax, (model, c) in zip(axes, curves.items()):
+        title = f"{model}: reconstruction" + (" (trained on corrupted x)" if model == "dae" else "")
+        _curve(ax, c["epoch"], c["train_recon"], c["val_recon"], title,
+               "recon NLL (nats per example)", best_epochs.get(model))
+    return fig
+
+
+def elbo_curves_figure(curves: Mapping[str, np.ndarray], best_epoch: int | None) -> Figure:
+    """Three panels: the VAE's recon, KL and ELBO per epoch, train and val.
+
+    Parameters
+    ----------
+    curves : {"epoch", "train_recon", "val_recon", "train_kl", "val_kl", "train_elbo", "val_elbo"}
+        Arrays of shape (n_epochs,), nats per example.
+    best_epoch : int or None
+    """
+    panels = (("recon", "recon NLL  −E_q log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"),
+              ("elbo", "ELBO = −recon − KL"))
+    fig = Figure(figsize=(15.0, 3.6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (term, title) in zip(axes, panels):
+        _curve(ax, curves["epoch"], curves[f"train_{term}"], curves[f"val_{term}"],
+               f"vae: {title}", "nats per example", best_epoch)
+    return fig
+
+
+def explained_variance_figure(ratio: np.ndarray) -> Figure:
+    """PCA: the explained variance ratio per component (bars) and its cumulative sum (line).
+
+    Parameters
+    ----------
+    ratio : ndarray of shape (n_components,)
+        Fractions of the training variance in [0, 1].
+    """
+    k = np.arange(1, len(ratio) + 1)
+    fig = Figure(figsize=(6.0, 3.6), layout="constrained")
+    ax = fig.subplots()
+    ax.bar(k, ratio, color="tab:blue", label="per component")
+    ax.plot(k, np.cumsum(ratio), marker="o", color="tab:red", label="cumulative")
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xticks(k)
+    ax.set_xlabel("principal component")
+    ax.set_ylabel("fraction of training variance")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def moments_figure(moments: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
+    """Per-dimension mean (top row) and variance (bottom row) of the test codes, per method.
+
+    The prior N(0, I) is drawn as dashed lines at mean 0 and variance 1. Each
+    panel has its own scale (t-SNE's coordinates are far larger than the
+    others'); the variance axis is logarithmic.
+
+    Parameters
+    ----------
+    moments : mapping of method -> {"dim", "mean", "var"}
+        Arrays of shape (latent_dim,).
+    """
+    fig = Figure(figsize=(3.2 * len(moments), 5.4), layout="constrained")
+    axes = fig.subplots(2, len(moments), squeeze=False)
+    for c, (method, m) in enumerate(moments.items()):
+        top, bottom = axes[0, c], axes[1, c]
+        top.bar(m["dim"], m["mean"], color="tab:blue")
+        top.axhline(0.0, **PRIOR_STYLE)
+        top.set_title(f"{method}: mean per dim", fontsize=10)
+        bottom.bar(m["dim"], m["var"], color="tab:green")
+        bottom.axhline(1.0, **PRIOR_STYLE)
+        bottom.set_yscale("log")
+        bottom.set_title(f"{method}: variance per dim", fontsize=10)
+        bottom.set_xlabel("latent dimension")
+        for ax in (top, bottom):
+            if len(m["dim"]) <= MAX_TICKED_DIMS:
+                ax.set_xticks(m["dim"])
+            ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].set_ylabel("mean (prior: 0)")
+    axes[1, 0].set_ylabel("variance (prior: 1)")
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Embeddings
+# --------------------------------------------------------------------------
+
+
+def embeddings_figure(embeddings: Mapping[str, Mapping[str, np.ndarray]],
+                      axis_names: Mapping[str, tuple[str, str]], n_cols: int = 3) -> Figure:
+    """A grid of 2-D scatters of the test codes, one panel per method, coloured by label.
+
+    Parameters
+    ----------
+    embeddings : mapping of method -> {"x", "y", "label"}
+        Arrays of shape (n_test,); labels are integer classes.
+    axis_names : mapping of method -> (x axis name, y axis name)
+        e.g. ``("z1", "z2")`` for 2-D codes, ``("PC1", "PC2")`` for projections.
+    n_cols : int
+        Panels per row; one spare cell (or an extra one) holds the legend.
+    """
+    n_rows = math.ceil((len(embeddings) + 1) / n_cols)
+    fig = Figure(figsize=(4.2 * n_cols, 3.9 * n_rows), layout="constrained")
+    axes = list(fig.subplots(n_rows, n_cols, squeeze=False).flat)
+    labels = np.unique(np.concatenate([e["label"] for e in embeddings.values()]))
+    colours = matplotlib.colormaps[LABEL_CMAP].resampled(max(len(labels), 1))
+    for ax, (method, e) in zip(axes, embeddings.items()):
+        for i, label in enumerate(labels):
+            mask = e["label"] == label
+            ax.scatter(e["x"][mask], e["y"][mask], s=6, color=colours(i), label=str(label))
+        ax.set_title(method, fontsize=11)
+        ax.set_xlabel(axis_names[method][0])
+        ax.set_ylabel(axis_names[method][1])
+        ax.set_xticks([])
+        ax.set_yticks([])
+    spare = axes[len(embeddings):]
+    for ax in spare:
+        ax.set_axis_off()
+    # every panel scatters the same classes in the same colours: one shared legend
+    handles, names = axes[0].get_legend_handles_labels()
+    spare[0].legend(handles, names, title="label", loc="center", ncols=2, markerscale=3,
+                    fontsize=9)
+    return fig

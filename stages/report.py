@@ -1,0 +1,51 @@
+"""Stage `report`: render reports/report.html, report.md and figures/ from every stage's outputs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from latentlab import io, params, tracking
+from latentlab.cli import run_stage
+from latentlab.report.build import ReportPaths, build_report, load_inputs, method_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--source", required=True, type=Path, help="data/raw/source.json")
+    ap.add_argument("--data", required=True, type=Path, help="the preprocess stage's splits (.npz)")
+    ap.add_argument("--codes", required=True, nargs="+", type=method_path, metavar="METHOD=PATH",
+                    help="codes.npz of each of pca, tsne, ae, dae, vae")
+    ap.add_argument("--train-metrics", required=True, nargs="+", type=method_path,
+                    metavar="MODEL=PATH", help="metrics JSON of each of ae, dae, vae")
+    ap.add_argument("--curves", required=True, nargs="+", type=method_path,
+                    metavar="MODEL=PATH", help="per-epoch CSV of each of ae, dae, vae")
+    ap.add_argument("--baseline-metrics", required=True, nargs="+", type=method_path,
+                    metavar="METHOD=PATH", help="metrics JSON of pca and tsne")
+    ap.add_argument("--latent-stats", required=True, type=Path, help="the comparison table JSON")
+    ap.add_argument("--fit-seconds", required=True, type=Path, help="wall seconds per method")
+    ap.add_argument("--moments", required=True, type=Path, help="per-dimension moments (CSV)")
+    ap.add_argument("--embeddings-dir", required=True, type=Path, help="<method>.csv, 2-D")
+    ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE, type=Path)
+    ap.add_argument("--out-dir", default=Path("reports"), type=Path)
+    args = ap.parse_args(argv)
+
+    p = params.load("report", args.params)
+    paths = ReportPaths(
+        source=args.source, data=args.data, codes=dict(args.codes),
+        train_metrics=dict(args.train_metrics), curves=dict(args.curves),
+        baseline_metrics=dict(args.baseline_metrics), latent_stats=args.latent_stats,
+        fit_seconds=args.fit_seconds, moments=args.moments,
+        embeddings_dir=args.embeddings_dir, params=args.params)
+    tags = tracking.standard_tags("report", params.params_hash(p), io.sha256_file(args.data))
+    with tracking.stage_run("report", params.as_flat_dict(p, "report"), tags) as run:
+        build_report(load_inputs(paths), args.out_dir, p.n_examples)
+        for name in ("report.html", "report.md"):
+            run.log_artifact(args.out_dir / name, "report")
+        run.log_artifacts(args.out_dir / "figures", "report/figures")
+    print(f"report: wrote {args.out_dir / 'report.html'} and {args.out_dir / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main))
