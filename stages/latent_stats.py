@@ -18,41 +18,68 @@ def main(argv: list[str] | None = None) -> int:
                     help="codes.npz of each method, e.g. vae=outputs/train/vae/codes.npz")
     ap.add_argument("--timings", required=True, nargs="+", metavar="METHOD=PATH")
     ap.add_argument("--vae-metrics", required=True, help="the VAE's metrics JSON")
+    ap.add_argument("--vae-log-px", required=True, help="the evaluate stage's metrics JSON")
     ap.add_argument("--metrics", required=True, help="the comparison table (JSON)")
     ap.add_argument("--fit-seconds", required=True, help="wall seconds per method (JSON)")
     ap.add_argument("--moments", required=True, help="per-dimension moments (CSV)")
+    ap.add_argument("--kl-per-dim", required=True, help="the VAE's per-dimension KL (CSV)")
+    ap.add_argument("--dae-sweep-dir", required=True, help="<level>/codes.npz per sweep level")
+    ap.add_argument("--dae-sweep-scores", required=True, help="the sweep's scores (JSON)")
+    ap.add_argument("--dae-sweep-plot", required=True, help="the sweep's scores (CSV)")
     ap.add_argument("--embeddings-dir", required=True, help="one 2-D CSV per method")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
     args = ap.parse_args(argv)
 
     p = params.load("latent_stats", args.params)
+    levels = params.load("dae_sweep", args.params).levels
     splits = io.read_npz(args.data, required=("x_test", "y_train", "y_test"))
     code_paths = dict(pair.split("=", 1) for pair in args.codes)
     codes = {m: {k: v for k, v in io.read_npz(path, required=("z_train", "z_test")).items()
                  if k in CODE_KEYS} for m, path in code_paths.items()}
     timings = {m: io.read_json(path)["fit_seconds"]
                for m, path in (pair.split("=", 1) for pair in args.timings)}
+    sweep = {level: io.read_npz(Path(args.dae_sweep_dir) / str(level) / "codes.npz",
+                                required=("z_train", "z_test", "recon_test")) for level in levels}
     tags = tracking.standard_tags("latent_stats", params.params_hash(p), io.sha256_file(args.data))
     with tracking.stage_run("latent_stats", params.as_flat_dict(p, "latent_stats"), tags) as run:
         from latentlab import compare
 
         table = compare.compare_methods(
             splits, codes, io.read_json(args.vae_metrics)["test"],
-            knn_neighbors=p.knn_neighbors, trustworthiness_neighbors=p.trustworthiness_neighbors)
+            io.read_json(args.vae_log_px)["vae"], knn_neighbors=p.knn_neighbors,
+            trustworthiness_neighbors=p.trustworthiness_neighbors,
+            active_unit_threshold=p.active_unit_threshold, seed=p.seed)
         io.atomic_write_json(args.metrics, table)
         io.atomic_write_json(args.fit_seconds, timings)
         io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],
                             compare.moment_rows(codes))
+        scores = compare.dae_sweep_scores(splits, sweep, knn_neighbors=p.knn_neighbors,
+                                          seed=p.seed)
+        io.atomic_write_json(args.dae_sweep_scores, scores)
+        columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"]
+        io.atomic_write_csv(args.dae_sweep_plot, columns,
+                            [[row[c] for c in columns] for key, row in scores.items()
+                             if key != "best"])
+        io.atomic_write_csv(args.kl_per_dim, ["dim", "kl_nats", "code_variance", "active"],
+                            compare.kl_per_dim_rows(codes["vae"], p.active_unit_threshold))
         for method, arrays in codes.items():
             io.atomic_write_csv(Path(args.embeddings_dir) / f"{method}.csv",
                                 ["index", "x", "y", "label"],
                                 compare.embedding_rows(arrays["z_test"], splits["y_test"]))
         run.log_metrics({f"{m}/{k}": v for m, row in table.items() for k, v in row.items()})
+        run.log_metrics({f"dae_sweep/{key}/{k}": v for key, row in scores.items()
+                         for k, v in row.items()})
         run.log_artifact(args.metrics)
     for method, row in table.items():
         print(f"latent_stats: {method:5s} knn {row['knn_accuracy']:.3f} "
               f"trust {row['trustworthiness']:.3f} KL(fit||N(0,I)) "
               f"{row['latent_kl_to_prior_nats']:.3g} nats")
+    print(f"latent_stats: dae sweep best level by recon MSE {scores['best']['by_recon_mse']}, "
+          f"by probe accuracy {scores['best']['by_probe_accuracy']}")
+    vae = table["vae"]
+    print(f"latent_stats: vae   log p(x) {vae['test_log_px_nats']:.4g} nats, ELBO "
+          f"{vae['test_elbo_nats']:.4g}, active units {vae['active_units']}/{vae['latent_dim']}, "
+          f"I(x;z) {vae['mutual_information_nats']:.3g} nats")
     return 0
 
 

@@ -16,12 +16,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--metrics", required=True, help="final metrics JSON")
     ap.add_argument("--history", required=True, help="per-epoch CSV (a DVC plot)")
     ap.add_argument("--timing", required=True, help="JSON with the wall seconds of the fit")
+    ap.add_argument("--sweep-level", type=float, help="train the DAE of the corruption sweep at "
+                    "this level (dae_sweep.noise_type) instead of train.dae's")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
     args = ap.parse_args(argv)
 
-    p = params.load(f"train.{args.model}", args.params)
+    if args.sweep_level is None:
+        p, stage = params.load(f"train.{args.model}", args.params), f"train@{args.model}"
+    else:
+        p = params.load_dae_sweep_member(args.sweep_level, args.params)
+        stage = f"dae_sweep@{args.sweep_level}"
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
-    stage = f"train@{args.model}"
     tags = tracking.standard_tags(stage, params.params_hash(p), io.sha256_file(args.data))
     with tracking.stage_run(stage, params.as_flat_dict(p, f"train.{args.model}"), tags) as run:
         from latentlab import train_model  # torch loads while the tracking thread starts

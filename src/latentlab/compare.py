@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.latent import moments, project_2d, summarize_codes
-from latentlab.metrics import knn_accuracy, reconstruction_mse, trustworthiness
+from latentlab.latent import (
+    bernoulli_decomposition,
+    moments,
+    posterior_prior_identities,
+    project_2d,
+    summarize_codes,
+    vae_statistics,
+)
+from latentlab.metrics import knn_accuracy, probe_accuracy, reconstruction_mse, trustworthiness
 
 METHODS = ("pca", "tsne", "ae", "dae", "vae")
 
 
-def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, *, knn_neighbors: int,
-                    trustworthiness_neighbors: int) -> dict[str, dict]:
+def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_log_px: dict, *,
+                    knn_neighbors: int, trustworthiness_neighbors: int,
+                    active_unit_threshold: float, seed: int) -> dict[str, dict]:
     """The table ``{method: {metric: value}}``.
 
     Parameters
@@ -28,23 +36,49 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, *, knn
         With ``logvar_test`` (the VAE) the latent moments are the aggregate
         posterior's, not only the means'.
     vae_test : the VAE's test metrics (``recon``, ``kl``, ``elbo``, ``bits_per_dim``), nats
+    vae_log_px : the evaluate stage's importance-weighted ``log_px_nats`` and ``gap_nats``
     """
     table = {}
     for method, arrays in codes.items():
         row = {
             "knn_accuracy": knn_accuracy(arrays["z_train"], splits["y_train"], arrays["z_test"],
                                          splits["y_test"], knn_neighbors),
+            "probe_accuracy": probe_accuracy(arrays["z_train"], splits["y_train"],
+                                             arrays["z_test"], splits["y_test"], seed),
             "trustworthiness": trustworthiness(splits["x_test"], arrays["z_test"],
                                                trustworthiness_neighbors),
             **summarize_codes(arrays["z_test"], arrays.get("logvar_test")),
         }
         if "recon_test" in arrays:
             row["recon_mse"] = reconstruction_mse(splits["x_test"], arrays["recon_test"])
+        if "recon_test" in arrays and method in ("ae", "dae", "vae"):  # sigmoid pixel means
+            row.update(bernoulli_decomposition(splits["x_test"], arrays["recon_test"]))
         table[method] = row
     if "vae" in table:
-        table["vae"].update({f"test_{k}_nats": vae_test[k] for k in ("recon", "kl", "elbo")})
-        table["vae"]["test_bits_per_dim"] = vae_test["bits_per_dim"]
+        vae = table["vae"]
+        vae.update({f"test_{k}_nats": vae_test[k] for k in ("recon", "kl", "elbo")})
+        vae["test_bits_per_dim"] = vae_test["bits_per_dim"]
+        vae.update({"test_log_px_nats": vae_log_px["log_px_nats"],
+                    "test_log_px_bits_per_dim": vae_log_px["log_px_bits_per_dim"],
+                    "test_gap_nats": vae_log_px["gap_nats"],
+                    "iwae_samples": vae_log_px["iwae_samples"]})
+        stats = vae_statistics(codes["vae"]["z_test"], codes["vae"]["logvar_test"],
+                               active_threshold=active_unit_threshold, seed=seed)
+        stats.pop("kl_per_dim_nats")  # a list: written to its own CSV by kl_per_dim_rows
+        vae.update(stats)
+        vae.update(posterior_prior_identities(codes["vae"]["z_test"], codes["vae"]["logvar_test"]))
     return table
+
+
+def kl_per_dim_rows(vae_codes: dict, active_unit_threshold: float) -> list[list]:
+    """Rows ``[dim, kl_nats, code_variance, active]`` of the VAE on the test split."""
+    from latentlab.latent import active_units, per_dimension_kl
+
+    mu, logvar = vae_codes["z_test"], vae_codes["logvar_test"]
+    kl = per_dimension_kl(mu, logvar)
+    active = active_units(mu, active_unit_threshold)
+    return [[i, float(k), float(v), int(a)]
+            for i, (k, v, a) in enumerate(zip(kl, np.var(mu, axis=0), active))]
 
 
 def moment_rows(codes: dict[str, dict]) -> list[list]:
@@ -61,3 +95,32 @@ def embedding_rows(z_test: np.ndarray, y_test: np.ndarray) -> list[list]:
     xy = project_2d(z_test)
     return [[i, float(a), float(b), int(label)]
             for i, ((a, b), label) in enumerate(zip(xy, y_test))]
+
+
+def dae_sweep_scores(splits: dict, sweep_codes: dict[float, dict], *,
+                     knn_neighbors: int, seed: int) -> dict[str, dict]:
+    """Score each corruption level's DAE on clean test inputs.
+
+    Returns
+    -------
+    ``{str(level): {"noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"}}``,
+    plus ``"best"``: the level with the lowest recon MSE and the one with the
+    highest probe accuracy (the report compares them with the 25 % claim).
+    """
+    scores = {}
+    for level, arrays in sorted(sweep_codes.items()):
+        scores[str(level)] = {
+            "noise_level": level,
+            "recon_mse": reconstruction_mse(splits["x_test"], arrays["recon_test"]),
+            "knn_accuracy": knn_accuracy(arrays["z_train"], splits["y_train"], arrays["z_test"],
+                                         splits["y_test"], knn_neighbors),
+            "probe_accuracy": probe_accuracy(arrays["z_train"], splits["y_train"],
+                                             arrays["z_test"], splits["y_test"], seed),
+        }
+    rows = scores.values()
+    scores["best"] = {
+        "by_recon_mse": min(rows, key=lambda r: r["recon_mse"])["noise_level"],
+        "by_probe_accuracy": max(rows, key=lambda r: r["probe_accuracy"])["noise_level"],
+        "by_knn_accuracy": max(rows, key=lambda r: r["knn_accuracy"])["noise_level"],
+    }
+    return scores

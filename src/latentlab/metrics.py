@@ -18,6 +18,21 @@ def knn_accuracy(z_train, y_train, z_test, y_test, n_neighbors: int) -> float:
     return float(np.mean(clf.predict(z_test) == y_test))
 
 
+def probe_accuracy(z_train, y_train, z_test, y_test, seed: int) -> float:
+    """Accuracy in [0, 1] of a logistic-regression probe on standardised codes.
+
+    A linear probe asks whether the classes are *linearly* separable in the
+    code space, which kNN (local) does not.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    probe.fit(z_train, y_train)
+    return float(np.mean(probe.predict(z_test) == y_test))
+
+
 def trustworthiness(x, z, n_neighbors: int) -> float:
     """scikit-learn's trustworthiness of ``z`` as an embedding of ``x``, in [0, 1].
 

@@ -125,6 +125,22 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "latent_stats": {
         "knn_neighbors": _int_at_least(1),
         "trustworthiness_neighbors": _int_at_least(1),
+        "active_unit_threshold": _float_in(0.0, INF, high_open=True),
+    },
+    "dae_sweep": {
+        "noise_type": _one_of(NOISE_TYPES),
+        "levels": lambda v: (
+            None if isinstance(v, list) and v and all(_float_in(0.0, 1.0, high_open=True)(x)
+                                                      is None for x in v)
+            else "a non-empty block list of numbers in [0.0, 1.0)"
+        ),
+    },
+    "evaluate": {
+        "iwae_samples": _int_at_least(1),
+        "interpolation_steps": _int_at_least(2),
+        "grid_steps": _int_at_least(2),
+        "max_batch_mb": _float_in(1.0, INF, high_open=True),
+        "num_threads": _int_at_least(1),
     },
     "report": {"n_examples": _int_at_least(1)},
 }
@@ -191,6 +207,24 @@ class TsneParams:
 class LatentStatsParams:
     knn_neighbors: int
     trustworthiness_neighbors: int
+    active_unit_threshold: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class DaeSweepParams:
+    noise_type: str
+    levels: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    iwae_samples: int
+    interpolation_steps: int
+    grid_steps: int
+    max_batch_mb: float
+    num_threads: int
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -264,7 +298,7 @@ def load(section: str, path: str | Path = DEFAULT_PARAMS_FILE) -> Any:
     ----------
     section : str
         ``"data"``, ``"preprocess"``, ``"train.<model>"``, ``"baselines.<method>"``,
-        ``"latent_stats"`` or ``"report"``.
+        ``"evaluate"``, ``"latent_stats"`` or ``"report"``.
     path : str or Path
         The params file.
 
@@ -302,12 +336,36 @@ def load(section: str, path: str | Path = DEFAULT_PARAMS_FILE) -> Any:
     if section == "latent_stats":
         values = _section(raw, "latent_stats")
         _check("latent_stats", values, CONSTRAINTS["latent_stats"])
-        return LatentStatsParams(**values)
+        return LatentStatsParams(seed=_seed(raw), **values)
+    if section == "dae_sweep":
+        values = _section(raw, "dae_sweep")
+        _check("dae_sweep", values, CONSTRAINTS["dae_sweep"])
+        return DaeSweepParams(noise_type=values["noise_type"], levels=tuple(values["levels"]))
+    if section == "evaluate":
+        values = _section(raw, "evaluate")
+        _check("evaluate", values, CONSTRAINTS["evaluate"])
+        return EvaluateParams(seed=_seed(raw), **values)
     if section == "report":
         values = _section(raw, "report")
         _check("report", values, CONSTRAINTS["report"])
         return ReportParams(**values)
     raise ParamsError(f"{section}: unknown params section")
+
+
+def load_dae_sweep_member(level: float, path: str | Path = DEFAULT_PARAMS_FILE) -> TrainParams:
+    """The DAE of ``train.dae`` with ``dae_sweep.noise_type`` at corruption ``level``.
+
+    Everything else (architecture, epochs, optimiser) is the DAE's, so the
+    sweep varies the corruption alone.
+    """
+    raw = read_params_file(path)
+    sweep = _section(raw, "dae_sweep")
+    _check("dae_sweep", sweep, CONSTRAINTS["dae_sweep"])
+    if level not in sweep["levels"]:
+        raise ParamsError(f"dae_sweep.levels: {level!r} is not among {sweep['levels']}; "
+                          "run the stage dvc.yaml generates for each level")
+    dae = _load_train(raw, "dae")
+    return dataclasses.replace(dae, noise_type=sweep["noise_type"], noise_level=level)
 
 
 def _load_train(raw: dict, model: str) -> TrainParams:

@@ -109,7 +109,8 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     arrays["prior_samples"] = decode_images(model, z_prior)
 
     config = {"kind": p.model, "input_dim": input_dim, "hidden_sizes": list(p.hidden_sizes),
-              "latent_dim": p.latent_dim, "activation": p.activation}
+              "latent_dim": p.latent_dim, "activation": p.activation,
+              "likelihood": p.likelihood, "gaussian_std": p.gaussian_std}
     return TrainedModel(model, config, history, arrays, metrics, fit_seconds)
 
 
@@ -130,14 +131,22 @@ def save_model(path, trained: TrainedModel) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_model(path) -> torch.nn.Module:
-    """Rebuild a model saved by :func:`save_model`, in eval mode."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+def load_model(path) -> tuple[torch.nn.Module, dict]:
+    """Rebuild a model saved by :func:`save_model`, in eval mode; return it and its config."""
+    from latentlab.io import DataFileError
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: missing; run `dvc repro` to produce it") from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise DataFileError(f"{path}: corrupt or truncated ({type(exc).__name__}); "
+                            "delete it and run `dvc repro` to rebuild it") from None
     cfg = checkpoint["config"]
     model = build_model(cfg["kind"], cfg["input_dim"], cfg["hidden_sizes"], cfg["latent_dim"],
                         cfg["activation"])
     model.load_state_dict(checkpoint["state_dict"])
-    return model.eval()
+    return model.eval(), cfg
 
 
 def history_table(history: History) -> tuple[list[str], list[list[float]]]:

@@ -47,3 +47,69 @@ def test_aggregate_posterior_adds_the_posterior_variance():
     aggregate = summarize_codes(mu, logvar)
     assert aggregate["latent_var_mean"] == pytest.approx(1.0, abs=0.03)
     assert aggregate["latent_kl_to_prior_nats"] < 0.01 < means_only["latent_kl_to_prior_nats"]
+
+
+def test_an_encoder_that_outputs_the_prior_has_zero_kl_no_active_units_and_no_information():
+    from latentlab.latent import vae_statistics
+
+    mu, logvar = np.zeros((300, 4)), np.zeros((300, 4))
+    stats = vae_statistics(mu, logvar, active_threshold=0.01, seed=0)
+    assert stats["kl_nats"] == 0.0 and stats["kl_per_dim_nats"] == [0.0] * 4
+    assert stats["active_units"] == 0
+    assert abs(stats["mutual_information_nats"]) < 1e-12
+
+
+def test_an_informative_encoder_has_active_units_and_information():
+    from latentlab.latent import active_units, per_dimension_kl, vae_statistics
+
+    rng = np.random.default_rng(0)
+    mu = np.column_stack([rng.standard_normal(500) * 2, np.zeros(500)])  # dim 1 collapsed
+    logvar = np.column_stack([np.full(500, np.log(0.01)), np.zeros(500)])
+    assert active_units(mu, 0.01).tolist() == [True, False]
+    kl = per_dimension_kl(mu, logvar)
+    assert kl[1] == 0.0 and kl[0] > 1.0
+    stats = vae_statistics(mu, logvar, active_threshold=0.01, seed=0)
+    assert 1.0 < stats["mutual_information_nats"] <= stats["mutual_information_max_nats"]
+    assert stats["kl_minus_mi_nats"] >= -0.05  # KL = I(x;z) + KL(q(z)||p(z)) >= I(x;z)
+
+
+def test_full_covariance_fit_sees_correlations_the_diagonal_fit_misses():
+    from latentlab.latent import aggregate_moments, gaussian_fit_kl_to_prior
+
+    rng = np.random.default_rng(4)
+    u = rng.standard_normal(20000)
+    z = np.column_stack([u, u + 0.05 * rng.standard_normal(20000)])  # unit variances, corr ~1
+    summary = summarize_codes(z)
+    assert summary["latent_kl_to_prior_diag_nats"] < 0.01
+    assert summary["latent_kl_to_prior_nats"] > 1.0
+    mean, cov = aggregate_moments(z)
+    assert gaussian_fit_kl_to_prior(mean, cov) == summary["latent_kl_to_prior_nats"]
+
+
+def test_bernoulli_cross_entropy_is_entropy_plus_kl_and_the_floor_is_the_entropy():
+    from latentlab.latent import bernoulli_decomposition
+
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 1, (50, 16))
+    recon = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
+    d = bernoulli_decomposition(x, recon)
+    expected = d["data_entropy_nats"] + d["recon_kl_nats"]
+    assert d["recon_cross_entropy_nats"] == pytest.approx(expected)
+    assert d["recon_kl_nats"] > 0
+    perfect = bernoulli_decomposition(x, x)
+    assert perfect["recon_kl_nats"] == pytest.approx(0.0, abs=1e-9)
+    assert perfect["recon_cross_entropy_nats"] == pytest.approx(perfect["data_entropy_nats"])
+    binary = bernoulli_decomposition(np.round(x), np.round(x))
+    assert binary["data_entropy_nats"] == 0.0  # binary pixels: the floor is 0
+
+
+def test_posterior_identities_hold_and_kl_is_asymmetric():
+    from latentlab.latent import posterior_prior_identities
+
+    rng = np.random.default_rng(6)
+    mu, logvar = rng.normal(0, 1, (40, 3)), rng.normal(-1, 0.5, (40, 3))
+    ids = posterior_prior_identities(mu, logvar)
+    assert ids["posterior_cross_entropy_nats"] == pytest.approx(
+        ids["posterior_entropy_nats"] + ids["kl_q_p_nats"])
+    assert ids["kl_q_p_nats"] > 0 and ids["kl_p_q_nats"] > 0
+    assert abs(ids["kl_q_p_nats"] - ids["kl_p_q_nats"]) > 0.1

@@ -1,0 +1,50 @@
+"""Stage `evaluate`: importance-weighted log p(x) of the VAE; decoded walks for every model."""
+
+from __future__ import annotations
+
+import argparse
+
+from latentlab import io, params, tracking
+from latentlab.cli import run_stage
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", required=True, help="the preprocess stage's splits (.npz)")
+    ap.add_argument("--models", required=True, nargs="+", metavar="MODEL=DIR",
+                    help="each trained model's directory (model.pt, codes.npz)")
+    ap.add_argument("--walks", required=True, help="decoded walks of every model (.npz)")
+    ap.add_argument("--metrics", required=True, help="the VAE's log p(x) and gap (JSON)")
+    ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
+    args = ap.parse_args(argv)
+
+    p = params.load("evaluate", args.params)
+    splits = io.read_npz(args.data, required=("x_test", "y_test"))
+    model_dirs = dict(pair.split("=", 1) for pair in args.models)
+    tags = tracking.standard_tags("evaluate", params.params_hash(p), io.sha256_file(args.data))
+    with tracking.stage_run("evaluate", params.as_flat_dict(p, "evaluate"), tags) as run:
+        import torch
+
+        from latentlab import evaluate, train_model
+
+        torch.set_num_threads(p.num_threads)
+        arrays, metrics = {"pair": evaluate.pick_pair(splits["y_test"])}, {}
+        for name, directory in model_dirs.items():
+            model, config = train_model.load_model(f"{directory}/model.pt")
+            z_test = io.read_npz(f"{directory}/codes.npz", required=("z_test",))["z_test"]
+            for key, value in evaluate.walks(model, z_test, splits["y_test"], p).items():
+                arrays[f"{key}_{name}"] = value
+            if config["kind"] == "vae":
+                metrics[name] = evaluate.vae_log_px(model, config, splits["x_test"], p)
+        io.atomic_write_npz(args.walks, **arrays)
+        io.atomic_write_json(args.metrics, metrics)
+        run.log_metrics({f"{m}/{k}": v for m, row in metrics.items() for k, v in row.items()})
+        run.log_artifact(args.metrics)
+    for name, row in metrics.items():
+        print(f"evaluate: {name}: log p(x) ≈ {row['log_px_nats']:.4g} nats (K={p.iwae_samples}), "
+              f"ELBO {row['elbo_k_nats']:.4g}, gap {row['gap_nats']:.4g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main))
