@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # Stage commands in dvc.yaml call `python`: make it the project's interpreter.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup repro test ui tracking-init clean-venv
+.PHONY: setup repro test ui tracking-init check-params bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -16,10 +16,16 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
+check-params: setup  ## validate params.yaml without running anything
+	$(PY) -m latentlab.params validate params.yaml
+
+bench: setup  ## measure the pipeline's wall times in a throwaway copy (prints a table)
+	$(PY) benchmarks/pipeline_timing.py --out benchmarks/pipeline_timing.json
+
 tracking-init: setup  ## create the MLflow database once (before parallel queue workers)
 	$(PY) -m latentlab.tracking init
 
-repro: setup tracking-init  ## install everything, then run the whole pipeline
+repro: setup check-params tracking-init  ## install everything, then run the whole pipeline
 	dvc repro
 
 test: setup  ## the whole test suite (unit + a real `dvc repro` on tiny params)

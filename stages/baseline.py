@@ -21,8 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     p = params.load(f"baselines.{args.method}", args.params)
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
     stage = f"baseline@{args.method}"
-    tags = tracking.standard_tags(stage, params.params_hash(p), io.sha256_file(args.data))
-    with tracking.stage_run(stage, params.as_flat_dict(p, f"baselines.{args.method}"), tags) as run:
+    with tracking.track_stage(stage, p, f"baselines.{args.method}", data=args.data,
+                              params_file=args.params) as run:
         from latentlab import baselines
 
         if args.method == "pca":

@@ -21,8 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     p = params.load("evaluate", args.params)
     splits = io.read_npz(args.data, required=("x_test", "y_test"))
     model_dirs = dict(pair.split("=", 1) for pair in args.models)
-    tags = tracking.standard_tags("evaluate", params.params_hash(p), io.sha256_file(args.data))
-    with tracking.stage_run("evaluate", params.as_flat_dict(p, "evaluate"), tags) as run:
+    with tracking.track_stage("evaluate", p, "evaluate", data=args.data,
+                              params_file=args.params) as run:
         import torch
 
         from latentlab import evaluate, train_model

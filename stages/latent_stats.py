@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                for m, path in (pair.split("=", 1) for pair in args.timings)}
     sweep = {level: io.read_npz(Path(args.dae_sweep_dir) / str(level) / "codes.npz",
                                 required=("z_train", "z_test", "recon_test")) for level in levels}
-    tags = tracking.standard_tags("latent_stats", params.params_hash(p), io.sha256_file(args.data))
-    with tracking.stage_run("latent_stats", params.as_flat_dict(p, "latent_stats"), tags) as run:
+    with tracking.track_stage("latent_stats", p, "latent_stats", data=args.data,
+                              params_file=args.params) as run:
         from latentlab import compare
 
         table = compare.compare_methods(

@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         p = params.load_dae_sweep_member(args.sweep_level, args.params)
         stage = f"dae_sweep@{args.sweep_level}"
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
-    tags = tracking.standard_tags(stage, params.params_hash(p), io.sha256_file(args.data))
-    with tracking.stage_run(stage, params.as_flat_dict(p, f"train.{args.model}"), tags) as run:
+    with tracking.track_stage(stage, p, f"train.{args.model}", data=args.data,
+                              params_file=args.params) as run:
         from latentlab import train_model  # torch loads while the tracking thread starts
 
         trained = train_model.train_and_encode(p, splits, on_epoch=run.log_epoch)

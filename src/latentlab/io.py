@@ -38,6 +38,8 @@ def _atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temp path next to ``path``; rename it over ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp*"):  # left by a writer killed -9
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -78,10 +80,18 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, to_json(obj))
 
 
+CHECKSUM_KEY = "_sha256"
+
+
 def atomic_write_npz(path: str | Path, **arrays: np.ndarray) -> None:
-    """Write arrays to an ``.npz`` atomically (uncompressed: fast and reproducible)."""
+    """Write arrays to an ``.npz`` atomically (uncompressed: fast and reproducible).
+
+    The file also records :func:`sha256_arrays` of its arrays under
+    ``_sha256``; :func:`read_npz` recomputes it, so a file damaged between
+    stages is reported as such instead of feeding wrong numbers downstream.
+    """
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays, **{CHECKSUM_KEY: np.array(sha256_arrays(arrays))})
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -134,6 +144,10 @@ def read_npz(path: str | Path, required: Iterable[str] = ()) -> dict[str, np.nda
             f"{path}: corrupt or truncated ({type(exc).__name__}); "
             "delete it and run `dvc repro` to rebuild it"
         ) from None
+    recorded = arrays.pop(CHECKSUM_KEY, None)
+    if recorded is not None and str(recorded) != sha256_arrays(arrays):
+        raise DataFileError(f"{path}: checksum mismatch (the arrays changed after they were "
+                            "written); delete it and run `dvc repro` to rebuild it")
     missing = [key for key in required if key not in arrays]
     if missing:
         raise DataFileError(

@@ -94,6 +94,7 @@ TRAIN_COMMON = {
     "patience": _int_at_least(1),
     "n_prior_samples": _int_at_least(1),
     "num_threads": _int_at_least(1),
+    "grad_clip_norm": _float_in(0.0, INF, high_open=True),
 }
 TRAIN_MODEL_ONLY = {
     "ae": {},
@@ -143,6 +144,7 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
         "num_threads": _int_at_least(1),
     },
     "report": {"n_examples": _int_at_least(1)},
+    "tracking": {"on_failure": _one_of(("fail", "warn"))},
 }
 
 
@@ -180,6 +182,7 @@ class TrainParams:
     patience: int
     n_prior_samples: int
     num_threads: int
+    grad_clip_norm: float
     seed: int
     noise_type: str | None = None
     noise_level: float | None = None
@@ -225,6 +228,13 @@ class EvaluateParams:
     max_batch_mb: float
     num_threads: int
     seed: int
+
+
+@dataclass(frozen=True)
+class TrackingParams:
+    """How a stage treats an unreachable tracking store; read at run time, listed by no stage."""
+
+    on_failure: str = "fail"
 
 
 @dataclass(frozen=True)
@@ -291,14 +301,43 @@ def _seed(raw: dict) -> int:
     return seed
 
 
+# Sections built straight from their checked keys (plus the seed, when the dataclass has one).
+DIRECT_SECTIONS = {
+    "data": DataParams,
+    "baselines.tsne": TsneParams,
+    "evaluate": EvaluateParams,
+    "latent_stats": LatentStatsParams,
+    "report": ReportParams,
+    "tracking": TrackingParams,
+}
+TOP_LEVEL = ("seed", "data", "preprocess", "train", "dae_sweep", "baselines", "evaluate",
+             "latent_stats", "report", "tracking")
+ALL_SECTIONS = ("data", "preprocess", *(f"train.{m}" for m in MODELS), "dae_sweep",
+                *(f"baselines.{m}" for m in BASELINES), "evaluate", "latent_stats", "report",
+                "tracking")
+
+
+def check_structure(raw: dict) -> None:
+    """Reject misspelt sections (``trian:``, ``train.vea``, ``baselines.umap``)."""
+    for name, allowed in (("", TOP_LEVEL), ("train", ("common", *MODELS)),
+                          ("baselines", BASELINES)):
+        node = raw if not name else raw.get(name)
+        if not isinstance(node, dict):
+            continue
+        for key in node:
+            if key not in allowed:
+                where = f"{name}.{key}" if name else str(key)
+                raise ParamsError(f"{where}: unknown section (typo?); allowed here: "
+                                  + ", ".join(allowed))
+
+
 def load(section: str, path: str | Path = DEFAULT_PARAMS_FILE) -> Any:
     """Return the validated, frozen parameters of one stage.
 
     Parameters
     ----------
     section : str
-        ``"data"``, ``"preprocess"``, ``"train.<model>"``, ``"baselines.<method>"``,
-        ``"evaluate"``, ``"latent_stats"`` or ``"report"``.
+        One of :data:`ALL_SECTIONS`.
     path : str or Path
         The params file.
 
@@ -308,48 +347,43 @@ def load(section: str, path: str | Path = DEFAULT_PARAMS_FILE) -> Any:
         With one line naming the dotted key, the value and the allowed range.
     """
     raw = read_params_file(path)
-    if section == "data":
-        values = _section(raw, "data")
-        _check("data", values, CONSTRAINTS["data"])
-        return DataParams(seed=_seed(raw), **values)
-    if section == "preprocess":
-        values = _section(raw, "preprocess")
-        _check("preprocess", values, CONSTRAINTS["preprocess"])
-        if values["val_fraction"] + values["test_fraction"] >= 1.0:
-            raise ParamsError(
-                "preprocess.val_fraction + preprocess.test_fraction: got "
-                f"{values['val_fraction'] + values['test_fraction']!r}, expected a sum < 1"
-            )
-        return PreprocessParams(seed=_seed(raw), **values)
+    check_structure(raw)
+    return _from_raw(raw, section)
+
+
+def validate(path: str | Path = DEFAULT_PARAMS_FILE) -> list[str]:
+    """Check every section of a params file without running anything; return the sections."""
+    raw = read_params_file(path)
+    check_structure(raw)
+    for section in ALL_SECTIONS:
+        _from_raw(raw, section)
+    return list(ALL_SECTIONS)
+
+
+def _from_raw(raw: dict, section: str) -> Any:
     if section.startswith("train."):
         return _load_train(raw, section.split(".", 1)[1])
+    if section not in ALL_SECTIONS:
+        raise ParamsError(f"{section}: unknown params section")
+    values = _section(raw, section, required=section != "tracking")
+    _check(section, values, CONSTRAINTS[section], require_all=section != "tracking")
+    if section in DIRECT_SECTIONS:
+        cls = DIRECT_SECTIONS[section]
+        names = {f.name for f in dataclasses.fields(cls)}
+        extra = {"seed": _seed(raw)} if "seed" in names else {}
+        return cls(**{**values, **extra})
+    if section == "preprocess":
+        total = values["val_fraction"] + values["test_fraction"]
+        if total >= 1.0:
+            raise ParamsError("preprocess.val_fraction + preprocess.test_fraction: got "
+                              f"{total!r}, expected a sum < 1 (something must be left to train)")
+        return PreprocessParams(seed=_seed(raw), **values)
     if section == "baselines.pca":
-        values = _section(raw, "baselines.pca")
-        _check("baselines.pca", values, CONSTRAINTS["baselines.pca"])
         common = _section(raw, "train.common")
         _check("train.common", common, TRAIN_COMMON)
         return PcaParams(n_components=common["latent_dim"], seed=_seed(raw), **values)
-    if section == "baselines.tsne":
-        values = _section(raw, "baselines.tsne")
-        _check("baselines.tsne", values, CONSTRAINTS["baselines.tsne"])
-        return TsneParams(seed=_seed(raw), **values)
-    if section == "latent_stats":
-        values = _section(raw, "latent_stats")
-        _check("latent_stats", values, CONSTRAINTS["latent_stats"])
-        return LatentStatsParams(seed=_seed(raw), **values)
-    if section == "dae_sweep":
-        values = _section(raw, "dae_sweep")
-        _check("dae_sweep", values, CONSTRAINTS["dae_sweep"])
-        return DaeSweepParams(noise_type=values["noise_type"], levels=tuple(values["levels"]))
-    if section == "evaluate":
-        values = _section(raw, "evaluate")
-        _check("evaluate", values, CONSTRAINTS["evaluate"])
-        return EvaluateParams(seed=_seed(raw), **values)
-    if section == "report":
-        values = _section(raw, "report")
-        _check("report", values, CONSTRAINTS["report"])
-        return ReportParams(**values)
-    raise ParamsError(f"{section}: unknown params section")
+    # dae_sweep
+    return DaeSweepParams(noise_type=values["noise_type"], levels=tuple(values["levels"]))
 
 
 def load_dae_sweep_member(level: float, path: str | Path = DEFAULT_PARAMS_FILE) -> TrainParams:
@@ -400,3 +434,25 @@ def params_hash(params: Any) -> str:
     """A short, stable hash of a params dataclass (tags runs; never changes with key order)."""
     payload = json.dumps(dataclasses.asdict(params), sort_keys=True, default=list)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m latentlab.params validate [params.yaml]``: check the file, run nothing."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "validate" or len(args) > 2:
+        print("usage: python -m latentlab.params validate [params.yaml]", file=sys.stderr)
+        return 2
+    path = args[1] if len(args) == 2 else DEFAULT_PARAMS_FILE
+    try:
+        sections = validate(path)
+    except ParamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"{path}: valid ({len(sections)} sections)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

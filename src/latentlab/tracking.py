@@ -25,6 +25,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -122,17 +123,26 @@ def ensure_store() -> str:
     return uri
 
 
+PENDING_DIR = "mlflow-pending"
+
+
 class StageRun:
     """One MLflow run for one stage execution, driven by a worker thread.
 
     Calls from the stage (``log_epoch``, ``log_metrics``, ``log_artifact``,
-    ``set_tags``) only enqueue; the worker sends them in order.
+    ``set_tags``) only enqueue; the worker sends them in order. Everything
+    queued is also kept in :attr:`record`, so with ``on_failure="warn"`` a run
+    the store refused is saved to ``mlflow-pending/`` and can be replayed,
+    never silently dropped.
     """
 
-    def __init__(self, name: str, params: dict[str, Any], tags: dict[str, str]):
-        self.name = name
+    def __init__(self, name: str, params: dict[str, Any], tags: dict[str, str],
+                 on_failure: str = "fail"):
+        self.name, self.on_failure = name, on_failure
         self.run_id: str | None = None
         self.error: BaseException | None = None
+        self.record: dict[str, Any] = {"name": name, "params": params, "tags": tags,
+                                       "events": []}
         self._queue: queue.Queue = queue.Queue()
         self._worker = threading.Thread(
             target=self._work, args=(params, tags), name=f"mlflow-{name}", daemon=True
@@ -141,50 +151,66 @@ class StageRun:
 
     # -- what the stage calls ------------------------------------------------
     def log_epoch(self, epoch: int, row: dict[str, float]) -> None:
-        """Queue one epoch's metrics, logged with ``step=epoch``."""
-        stamp = int(time.time() * 1000)
-        self._queue.put(("metrics", [(k, float(v), stamp, epoch) for k, v in row.items()
-                                     if k != "epoch"]))
+        """Queue one epoch's metrics, logged with ``step=epoch``.
+
+        With ``on_failure="fail"`` a store that already failed stops the stage
+        here, at the next epoch, rather than after training.
+        """
+        if self.error is not None and self.on_failure == "fail":
+            raise self._tracking_error()
+        self._put("metrics", [(k, float(v), int(time.time() * 1000), epoch)
+                              for k, v in row.items() if k != "epoch"])
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         stamp = int(time.time() * 1000)
-        self._queue.put(("metrics", [(k, float(v), stamp, step) for k, v in metrics.items()]))
+        self._put("metrics", [(k, float(v), stamp, step) for k, v in metrics.items()])
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self._queue.put(("artifact", (str(path), artifact_path)))
+        self._put("artifact", (str(Path(path).resolve()), artifact_path))
 
     def log_artifacts(self, directory: str | Path, artifact_path: str | None = None) -> None:
         """Queue every file under ``directory``."""
-        self._queue.put(("artifacts", (str(directory), artifact_path)))
+        self._put("artifacts", (str(Path(directory).resolve()), artifact_path))
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        self._queue.put(("tags", tags))
+        self._put("tags", tags)
 
     def close(self, status: str) -> None:
-        """Flush everything, end the run with ``status``; raise if tracking failed."""
+        """Flush everything and end the run with ``status``.
+
+        If the store failed: ``fail`` raises :class:`TrackingError`; ``warn``
+        saves the run under ``mlflow-pending/`` and prints a warning.
+        """
         self._queue.put(("end", status))
         self._worker.join()
-        if self.error is not None and status == "FINISHED":
-            raise TrackingError(
-                f"MLflow tracking at {tracking_uri()} failed: {_one_line(self.error)}; "
-                "check MLFLOW_TRACKING_URI or unset it to use the local mlflow.db"
-            )
+        if self.error is None:
+            return
+        if self.on_failure == "warn":
+            self.record["status"] = status
+            saved = save_pending(self.record)
+            print(f"warning: {self._tracking_error()}. The run was saved to {saved}; replay it "
+                  "with `python -m latentlab.tracking replay` once the store is back.",
+                  file=sys.stderr)
+        elif status == "FINISHED":
+            raise self._tracking_error()
+
+    def _put(self, kind: str, payload: Any) -> None:
+        self.record["events"].append([kind, payload])
+        self._queue.put((kind, payload))
+
+    def _tracking_error(self) -> TrackingError:
+        return TrackingError(
+            f"MLflow tracking at {tracking_uri()} failed: {_one_line(self.error)}; "
+            "start the server, or unset MLFLOW_TRACKING_URI to use the local mlflow.db, "
+            "or set tracking.on_failure: warn"
+        )
 
     # -- the worker ------------------------------------------------------------
     def _work(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         client = None
         try:
-            _configure_mlflow()
-            from mlflow.tracking import MlflowClient
-
-            uri = tracking_uri()
-            client = MlflowClient(tracking_uri=uri)
-            experiment_id = open_experiment(
-                client, uri, os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT)
-            )
-            run = client.create_run(experiment_id, run_name=self.name, tags=tags)
-            self.run_id = run.info.run_id
-            self._log_params(client, params)
+            client = _client()
+            self.run_id = _start_run(client, self.name, params, tags)
         except BaseException as exc:  # noqa: BLE001 - reported by close()
             self.error = exc
         while True:
@@ -199,50 +225,89 @@ class StageRun:
                 batch[0] = ("metrics", payload)
             for kind, payload in batch:
                 if kind == "end":
-                    self._end(client, payload)
+                    if self.error is None:
+                        try:
+                            client.set_terminated(self.run_id, status=payload)
+                        except BaseException as exc:  # noqa: BLE001
+                            self.error = exc
                     return
                 if self.error is None:
                     try:
-                        self._send(client, kind, payload)
+                        _send(client, self.run_id, kind, payload)
                     except BaseException as exc:  # noqa: BLE001
                         self.error = exc
 
-    def _log_params(self, client, params: dict[str, Any]) -> None:
-        from mlflow.entities import Param
 
-        items = []
-        for key, value in sorted(params.items()):
-            text = str(value)
-            if len(text) > MAX_PARAM_LENGTH:
-                text = text[: MAX_PARAM_LENGTH - 3] + "..."
-            items.append(Param(key, text))
-        for start in range(0, len(items), 100):
-            client.log_batch(self.run_id, params=items[start:start + 100])
+def _client():
+    _configure_mlflow()
+    from mlflow.tracking import MlflowClient
 
-    def _send(self, client, kind: str, payload: Any) -> None:
-        if kind == "metrics":
-            from mlflow.entities import Metric
+    return MlflowClient(tracking_uri=tracking_uri())
 
-            metrics = [Metric(k, v, ts, step) for k, v, ts, step in payload]
-            for start in range(0, len(metrics), BATCH_LIMIT):
-                client.log_batch(self.run_id, metrics=metrics[start:start + BATCH_LIMIT])
-        elif kind == "artifact":
-            path, artifact_path = payload
-            client.log_artifact(self.run_id, path, artifact_path)
-        elif kind == "artifacts":
-            directory, artifact_path = payload
-            client.log_artifacts(self.run_id, directory, artifact_path)
-        elif kind == "tags":
-            for key, value in payload.items():
-                client.set_tag(self.run_id, key, value)
 
-    def _end(self, client, status: str) -> None:
-        if self.run_id is None:
-            return
-        try:
-            client.set_terminated(self.run_id, status=status)
-        except BaseException as exc:  # noqa: BLE001
-            self.error = self.error or exc
+def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+    """Create the run, log its params (truncated to MLflow's limit) and return its id."""
+    from mlflow.entities import Param
+
+    experiment_id = open_experiment(client, tracking_uri(),
+                                    os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
+    run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    items = []
+    for key, value in sorted(params.items()):
+        text = str(value)
+        if len(text) > MAX_PARAM_LENGTH:
+            text = text[: MAX_PARAM_LENGTH - 3] + "..."
+        items.append(Param(key, text))
+    for start in range(0, len(items), 100):
+        client.log_batch(run_id, params=items[start:start + 100])
+    return run_id
+
+
+def _send(client, run_id: str, kind: str, payload: Any) -> None:
+    if kind == "metrics":
+        from mlflow.entities import Metric
+
+        metrics = [Metric(k, v, ts, step) for k, v, ts, step in payload]
+        for start in range(0, len(metrics), BATCH_LIMIT):
+            client.log_batch(run_id, metrics=metrics[start:start + BATCH_LIMIT])
+    elif kind == "artifact":
+        client.log_artifact(run_id, *payload)
+    elif kind == "artifacts":
+        client.log_artifacts(run_id, *payload)
+    elif kind == "tags":
+        for key, value in payload.items():
+            client.set_tag(run_id, key, value)
+
+
+def save_pending(record: dict[str, Any]) -> Path:
+    """Write a run the store refused to ``<repo root>/mlflow-pending/`` (git-ignored)."""
+    import json
+    import uuid
+
+    from latentlab.io import atomic_write_text
+
+    path = repo_root() / PENDING_DIR / f"{record['name']}-{uuid.uuid4().hex[:8]}.json"
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def replay_pending() -> list[str]:
+    """Log every saved pending run to the current store; delete each file once it is logged."""
+    import json
+
+    client = _client()
+    replayed = []
+    for path in sorted((repo_root() / PENDING_DIR).glob("*.json")):
+        record = json.loads(path.read_text())
+        run_id = _start_run(client, record["name"], record["params"], record["tags"])
+        for kind, payload in record["events"]:
+            if kind == "metrics":
+                payload = [tuple(item) for item in payload]
+            _send(client, run_id, kind, payload)
+        client.set_terminated(run_id, status=record.get("status", "FINISHED"))
+        path.unlink()
+        replayed.append(run_id)
+    return replayed
 
 
 def _one_line(exc: BaseException) -> str:
@@ -264,8 +329,21 @@ def standard_tags(stage: str, params_hash: str, data_checksum: str | None = None
     return tags
 
 
+def track_stage(stage: str, p: Any, prefix: str, *, data: str | Path,
+                params_file: str | Path) -> contextlib.AbstractContextManager[StageRun]:
+    """The MLflow run of a stage: its params flattened under ``prefix``, the standard tags,
+    and the ``tracking.on_failure`` policy of ``params_file``."""
+    from latentlab import params
+    from latentlab.io import sha256_file
+
+    tags = standard_tags(stage, params.params_hash(p), sha256_file(data))
+    on_failure = params.load("tracking", params_file).on_failure
+    return stage_run(stage, params.as_flat_dict(p, prefix), tags, on_failure)
+
+
 @contextlib.contextmanager
-def stage_run(name: str, params: dict[str, Any], tags: dict[str, str]) -> Iterator[StageRun]:
+def stage_run(name: str, params: dict[str, Any], tags: dict[str, str],
+              on_failure: str = "fail") -> Iterator[StageRun]:
     """Run the block inside one MLflow run; end it FINISHED, FAILED or KILLED.
 
     SIGTERM (what ``kill`` and DVC's cancellation send) becomes
@@ -277,7 +355,7 @@ def stage_run(name: str, params: dict[str, Any], tags: dict[str, str]) -> Iterat
         raise StageTerminated(f"received signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, _terminate)
-    run = StageRun(name, params, tags)
+    run = StageRun(name, params, tags, on_failure)
     try:
         yield run
     except (KeyboardInterrupt, StageTerminated):
@@ -292,12 +370,12 @@ def stage_run(name: str, params: dict[str, Any], tags: dict[str, str]) -> Iterat
         signal.signal(signal.SIGTERM, previous)
 
 
-if __name__ == "__main__":  # python -m latentlab.tracking init
-    import sys
-
+if __name__ == "__main__":  # python -m latentlab.tracking init|uri|replay
     if sys.argv[1:] == ["init"]:
         print(f"tracking store ready: {ensure_store()}")
+    elif sys.argv[1:] == ["replay"]:
+        print(f"replayed {len(replay_pending())} pending run(s) into {tracking_uri()}")
     elif sys.argv[1:] == ["uri"]:
         print(tracking_uri())
     else:
-        raise SystemExit("usage: python -m latentlab.tracking init|uri")
+        raise SystemExit("usage: python -m latentlab.tracking init|uri|replay")

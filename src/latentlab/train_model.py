@@ -78,13 +78,15 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     model = build_model(p.model, input_dim, p.hidden_sizes, p.latent_dim, p.activation)
     objective, monitor = _objective_and_monitor(p)
     corrupt = make_corruption(p.noise_type, p.noise_level) if p.model == "dae" else None
-    hint = ("lower train.%s.learning_rate" % p.model) + (" or beta" if p.model == "vae" else "")
+    hint = (f"lower train.{p.model}.learning_rate" + (" or beta" if p.model == "vae" else "")
+            + ", or set train.common.grad_clip_norm (e.g. 1.0)")
 
     started = time.perf_counter()
     history = fit(
         model, tensors["train"], tensors["val"], objective,
         epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
         patience=p.patience, seed=p.seed, monitor=monitor, corrupt=corrupt,
+        grad_clip_norm=p.grad_clip_norm,
         on_epoch=on_epoch, nan_hint=hint,
     )
     fit_seconds = time.perf_counter() - started

@@ -87,7 +87,8 @@ def evaluate(model: torch.nn.Module, objective: Objective, x_in: torch.Tensor,
 
 
 def _check_finite(prefix: str, means: dict[str, float], epoch: int, hint: str) -> None:
-    for key, value in means.items():
+    """Raise on the first non-finite term, naming the ELBO's own terms before the total loss."""
+    for key, value in sorted(means.items(), key=lambda item: item[0] == "loss"):
         if not math.isfinite(value):
             raise NonFiniteLossError(f"{prefix}/{key} is {value} at epoch {epoch}; {hint}")
 
@@ -105,6 +106,7 @@ def fit(
     seed: int,
     monitor: str = "loss",
     corrupt: Callable | None = None,
+    grad_clip_norm: float = 0.0,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     nan_hint: str = "lower the learning rate",
 ) -> History:
@@ -122,6 +124,8 @@ def fit(
         ``corrupt(x, generator) -> x_in``: makes the model a denoising AE. The
         validation inputs are corrupted once with a fixed generator, so the
         monitored value is comparable across epochs.
+    grad_clip_norm : float
+        Clip the gradient's global L2 norm to this before each step; 0 turns it off.
     on_epoch : callable, optional
         ``on_epoch(epoch, row)`` after each epoch, with the row's metric means.
     """
@@ -146,6 +150,8 @@ def fit(
             loss, terms = objective(model, x_in, x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if grad_clip_norm > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
             optimizer.step()
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value.detach().sum()

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
+from latentlab.sandbox import Sandbox, set_params
+
 pytestmark = pytest.mark.e2e
 
-TRACKED_STAGES = {"train@ae", "train@dae", "train@vae", "baseline@pca", "baseline@tsne",
-                  "latent_stats", "report"}
+TRACKED_STAGES = {"train@ae", "train@dae", "train@vae", "dae_sweep@0.0", "dae_sweep@0.5",
+                  "baseline@pca", "baseline@tsne", "evaluate", "latent_stats", "report"}
 ALL_STAGES = TRACKED_STAGES | {"download", "preprocess"}
 TINY = {
     ("train", "common", "epochs"): 6,
@@ -31,71 +27,29 @@ TINY = {
     ("train", "common", "hidden_sizes"): [32],
     ("baselines", "tsne", "max_iter"): 250,
     ("baselines", "tsne", "perplexity"): 15.0,
+    ("dae_sweep", "levels"): [0.0, 0.5],
+    ("evaluate", "iwae_samples"): 50,
 }
-
-
-def _copy_repo(src: Path, dst: Path) -> None:
-    """Copy what git would commit (tracked + untracked-not-ignored files) into ``dst``."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=src, check=True, capture_output=True).stdout.split(b"\0")
-    for name in filter(None, listed):
-        path = src / name.decode()
-        if path.is_file():
-            (dst / name.decode()).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dst / name.decode())
-
-
-def _set_params(path: Path, updates: dict) -> None:
-    raw = yaml.safe_load(path.read_text())
-    for keys, value in updates.items():
-        node = raw
-        for key in keys[:-1]:
-            node = node[key]
-        node[keys[-1]] = value
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-
-
-class Workspace:
-    def __init__(self, root: Path):
-        self.root = root
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_STAGE")}
-        self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}"
-        self.env["PYTHONPATH"] = str(root / "src")  # the copy's code, not the checkout's
-
-    def run(self, *args: str) -> subprocess.CompletedProcess:
-        result = subprocess.run(args, cwd=self.root, env=self.env, capture_output=True, text=True,
-                                timeout=600)
-        assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
-        return result
-
-    def repro(self, *args: str) -> set[str]:
-        """Run `dvc repro`; return the names of the stages that ran."""
-        out = self.run("dvc", "repro", *args).stdout
-        return set(re.findall(r"Running stage '([^']+)'", out))
-
-    def json(self, rel: str):
-        return json.loads((self.root / rel).read_text())
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, repo_root):
-    ws = Workspace(tmp_path_factory.mktemp("e2e") / "latentlab")
-    _copy_repo(repo_root, ws.root)
-    _set_params(ws.root / "params.yaml", TINY)
-    git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@localhost"]
-    ws.run("git", "init", "-q")
-    ws.run(*git, "add", "-A")
-    ws.run(*git, "commit", "-qm", "tiny params")
-    steps = {"first": ws.repro()}
+    ws = Sandbox(repo_root, tmp_path_factory.mktemp("e2e") / "latentlab")
+    set_params(ws.root / "params.yaml", TINY)
+    ws.commit("tiny params")
+    repro = lambda *args: ws.repro(*args)[0]  # noqa: E731  (stages that ran)
+    steps = {"first": repro()}
     steps["vae_metrics_first"] = (ws.root / "metrics/train/vae.json").read_bytes()
-    steps["noop"] = ws.repro()
+    steps["noop"] = repro()
     steps["forced_ae_before"] = (ws.root / "metrics/train/ae.json").read_bytes()
-    steps["forced_ae"] = ws.repro("--force", "--single-item", "train@ae")
+    steps["forced_ae"] = repro("--force", "--single-item", "train@ae")
     steps["forced_ae_after"] = (ws.root / "metrics/train/ae.json").read_bytes()
-    _set_params(ws.root / "params.yaml", {("train", "vae", "beta"): 0.5})
-    steps["after_beta"] = ws.repro()
+    set_params(ws.root / "params.yaml", {("train", "vae", "beta"): 0.5})
+    steps["after_beta"] = repro()
+    set_params(ws.root / "params.yaml", {("baselines", "tsne", "perplexity"): 12.0})
+    steps["after_perplexity"] = repro()
     ws.steps = steps
+    ws.json = lambda rel: json.loads((ws.root / rel).read_text())
     return ws
 
 
@@ -138,9 +92,26 @@ def test_same_params_and_seed_give_byte_identical_metrics(pipeline):
 
 
 def test_a_train_vae_edit_reruns_only_train_vae_and_downstream(pipeline):
-    assert pipeline.steps["after_beta"] == {"train@vae", "latent_stats", "report"}
+    assert pipeline.steps["after_beta"] == {"train@vae", "evaluate", "latent_stats", "report"}
     assert (pipeline.root / "metrics/train/vae.json").read_bytes() != \
         pipeline.steps["vae_metrics_first"]
+
+
+def test_a_tsne_edit_reruns_only_tsne_and_downstream(pipeline):
+    assert pipeline.steps["after_perplexity"] == {"baseline@tsne", "latent_stats", "report"}
+
+
+def test_latent_statistics_are_consistent(pipeline):
+    vae = pipeline.json("metrics/latent_stats.json")["vae"]
+    assert vae["test_gap_nats"] >= 0 and pipeline.json("metrics/evaluate.json")["vae"][
+        "gap_min_nats"] >= 0
+    assert 0 <= vae["active_units"] <= vae["latent_dim"]
+    assert 0 <= vae["mutual_information_nats"] <= vae["mutual_information_max_nats"] + 1e-9
+    assert vae["posterior_cross_entropy_nats"] == pytest.approx(
+        vae["posterior_entropy_nats"] + vae["kl_q_p_nats"])
+    sweep = pipeline.json("metrics/dae_sweep_scores.json")
+    assert set(sweep) == {"0.0", "0.5", "best"}
+    assert sweep["best"]["by_recon_mse"] in (0.0, 0.5)
 
 
 def test_mlflow_holds_a_vae_run_with_one_kl_point_per_epoch(pipeline):

@@ -56,3 +56,27 @@ def test_csv_has_header_and_full_precision(tmp_path):
     path = tmp_path / "h.csv"
     io.atomic_write_csv(path, ["epoch", "loss"], [[1, 0.1 + 0.2]])
     assert io.read_csv(path) == [{"epoch": "1", "loss": repr(0.1 + 0.2)}]
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
+    stale = tmp_path / ".m.json.abc123.tmp"
+    stale.write_text('{"half": ')
+    io.atomic_write_json(tmp_path / "m.json", {"a": 1})
+    assert sorted(os.listdir(tmp_path)) == ["m.json"]
+
+
+def test_an_array_changed_inside_a_valid_npz_is_a_checksum_error(tmp_path):
+    import zipfile
+
+    path = tmp_path / "a.npz"
+    io.atomic_write_npz(path, x=np.zeros(10), y=np.ones(3))
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    buffer = __import__("io").BytesIO()
+    np.save(buffer, np.ones(10))  # same shape and dtype, other values
+    members["x.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as zf:  # a well-formed zip: only the checksum can tell
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(DataFileError, match="checksum mismatch"):
+        io.read_npz(path)

@@ -69,3 +69,45 @@ def test_unreachable_server_is_a_clear_error_within_seconds(store, monkeypatch):
         with tracking.stage_run("train@ae", {}, {}):
             pass
     assert time.perf_counter() - started < 30
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_warn_mode_keeps_the_stage_going_and_saves_the_run_for_replay(store, monkeypatch,
+                                                                        capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_closed_port()}")
+    with tracking.stage_run("train@vae", {"train.vae.beta": 1.0}, {"dvc.stage": "train@vae"},
+                            on_failure="warn") as run:
+        for epoch in (1, 2, 3):
+            run.log_epoch(epoch, {"epoch": epoch, "train/kl": float(epoch)})
+    err = capsys.readouterr().err
+    assert "warning: MLflow tracking at http://127.0.0.1" in err and "replay" in err
+    (pending,) = (store / tracking.PENDING_DIR).glob("train@vae-*.json")
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the store is back: the local database
+    assert len(tracking.replay_pending()) == 1
+    assert not pending.exists()
+    client, (r,) = _runs(tracking.tracking_uri())
+    assert r.info.run_name == "train@vae" and r.data.params == {"train.vae.beta": "1.0"}
+    history = client.get_metric_history(r.info.run_id, "train/kl")
+    assert sorted((m.step, m.value) for m in history) == [(1, 1.0), (2, 2.0), (3, 3.0)]
+
+
+def test_fail_mode_stops_at_the_next_epoch_once_the_store_has_failed(store, monkeypatch):
+    import time
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_closed_port()}")
+    epochs_done = 0
+    with pytest.raises(tracking.TrackingError, match="tracking.on_failure: warn"):
+        with tracking.stage_run("train@ae", {}, {}) as run:
+            for epoch in range(1, 1000):
+                run.log_epoch(epoch, {"train/recon": 1.0})
+                epochs_done = epoch
+                time.sleep(0.05)
+    assert epochs_done < 999  # it did not wait for the end of training
