@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latentlab import io, params, tracking
+from latentlab import params, tracking
 from latentlab.cli import run_stage
 from latentlab.report.build import ReportPaths, build_report, load_inputs, method_path
 
@@ -26,6 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit-seconds", required=True, type=Path, help="wall seconds per method")
     ap.add_argument("--moments", required=True, type=Path, help="per-dimension moments (CSV)")
     ap.add_argument("--embeddings-dir", required=True, type=Path, help="<method>.csv, 2-D")
+    ap.add_argument("--evaluate-metrics", required=True, type=Path,
+                    help="the evaluate stage's JSON: log p(x), ELBO_K and their gap")
+    ap.add_argument("--walks", required=True, type=Path, help="decoded interpolations (.npz)")
+    ap.add_argument("--kl-per-dim", required=True, type=Path, help="the VAE's KL per dim (CSV)")
+    ap.add_argument("--dae-sweep-scores", required=True, type=Path,
+                    help="scores per corruption level and the best level (JSON)")
+    ap.add_argument("--dae-sweep-plot", required=True, type=Path,
+                    help="scores per corruption level (CSV)")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE, type=Path)
     ap.add_argument("--out-dir", default=Path("reports"), type=Path)
     args = ap.parse_args(argv)
@@ -36,9 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         train_metrics=dict(args.train_metrics), curves=dict(args.curves),
         baseline_metrics=dict(args.baseline_metrics), latent_stats=args.latent_stats,
         fit_seconds=args.fit_seconds, moments=args.moments,
-        embeddings_dir=args.embeddings_dir, params=args.params)
-    tags = tracking.standard_tags("report", params.params_hash(p), io.sha256_file(args.data))
-    with tracking.stage_run("report", params.as_flat_dict(p, "report"), tags) as run:
+        embeddings_dir=args.embeddings_dir, params=args.params, evaluate=args.evaluate_metrics,
+        walks=args.walks, kl_per_dim=args.kl_per_dim, dae_sweep_scores=args.dae_sweep_scores,
+        dae_sweep_plot=args.dae_sweep_plot)
+    with tracking.track_stage("report", p, "report", data=args.data,
+                              params_file=args.params) as run:
         build_report(load_inputs(paths), args.out_dir, p.n_examples)
         for name in ("report.html", "report.md"):
             run.log_artifact(args.out_dir / name, "report")

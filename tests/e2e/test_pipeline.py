@@ -61,7 +61,9 @@ def test_every_declared_output_exists(pipeline):
     status = json.loads(pipeline.run("dvc", "status", "--json").stdout)
     assert status == {}
     lock = yaml.safe_load((pipeline.root / "dvc.lock").read_text())
-    declared = [o["path"] for stage in lock["stages"].values() for o in stage.get("outs", [])]
+    # (dvc.lock keeps entries of stages the tiny params removed, e.g. other sweep levels)
+    declared = [o["path"] for name, stage in lock["stages"].items() if name in ALL_STAGES
+                for o in stage.get("outs", [])]
     assert len(declared) >= 20
     for path in declared:
         assert (pipeline.root / path).exists(), path

@@ -15,7 +15,7 @@ import pytest
 from latentlab import io
 from latentlab.io import DataFileError
 from latentlab.cli import run_stage
-from latentlab.report import build, text
+from latentlab.report import build, sections_info, sections_sweep, text
 from latentlab.report.build import ReportPaths, build_report, fmt, load_inputs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,23 +25,57 @@ MODELS = ("ae", "dae", "vae")
 N_TRAIN, N_VAL, N_TEST, SHAPE, LATENT_DIM, N_EPOCHS, N_PRIOR = 60, 20, 30, (8, 8), 4, 12, 9
 D = SHAPE[0] * SHAPE[1]
 N_EXAMPLES = 6
+N_STEPS, GRID_STEPS, IWAE_K = 5, 3, 50
+N_FIGURES = 11  # without a prior grid (no 2-D latent space)
 
 # A different method wins each ranked column, so a highlight on the wrong row is caught.
 STATS = {
-    "pca": {"knn_accuracy": 0.80, "trustworthiness": 0.90, "recon_mse": 0.030,
-            "latent_kl_to_prior_nats": 12.0, "latent_mean_abs": 0.01, "latent_var_mean": 3.2},
-    "tsne": {"knn_accuracy": 0.95, "trustworthiness": 0.94,
-             "latent_kl_to_prior_nats": 900.0, "latent_mean_abs": 4.0, "latent_var_mean": 250.0},
-    "ae": {"knn_accuracy": 0.90, "trustworthiness": 0.96, "recon_mse": 0.012,
-           "latent_kl_to_prior_nats": 45.0, "latent_mean_abs": 1.5, "latent_var_mean": 9.0},
-    "dae": {"knn_accuracy": 0.91, "trustworthiness": 0.95, "recon_mse": 0.010,
-            "latent_kl_to_prior_nats": 40.0, "latent_mean_abs": 1.2, "latent_var_mean": 7.5},
-    "vae": {"knn_accuracy": 0.88, "trustworthiness": 0.93, "recon_mse": 0.020,
-            "latent_kl_to_prior_nats": 0.8, "latent_mean_abs": 0.05, "latent_var_mean": 0.9},
+    "pca": {"knn_accuracy": 0.80, "probe_accuracy": 0.97, "trustworthiness": 0.90,
+            "recon_mse": 0.030, "latent_kl_to_prior_nats": 12.0,
+            "latent_kl_to_prior_diag_nats": 11.5, "latent_mean_abs": 0.01, "latent_var_mean": 3.2},
+    "tsne": {"knn_accuracy": 0.95, "probe_accuracy": 0.85, "trustworthiness": 0.94,
+             "latent_kl_to_prior_nats": 900.0, "latent_kl_to_prior_diag_nats": 899.0,
+             "latent_mean_abs": 4.0, "latent_var_mean": 250.0},
+    "ae": {"knn_accuracy": 0.90, "probe_accuracy": 0.89, "trustworthiness": 0.96,
+           "recon_mse": 0.012, "latent_kl_to_prior_nats": 45.0,
+           "latent_kl_to_prior_diag_nats": 44.0, "latent_mean_abs": 1.5, "latent_var_mean": 9.0},
+    "dae": {"knn_accuracy": 0.91, "probe_accuracy": 0.90, "trustworthiness": 0.95,
+            "recon_mse": 0.010, "latent_kl_to_prior_nats": 40.0,
+            "latent_kl_to_prior_diag_nats": 39.0, "latent_mean_abs": 1.2, "latent_var_mean": 7.5},
+    "vae": {"knn_accuracy": 0.88, "probe_accuracy": 0.91, "trustworthiness": 0.93,
+            "recon_mse": 0.020, "latent_kl_to_prior_nats": 0.8,
+            "latent_kl_to_prior_diag_nats": 0.7, "latent_mean_abs": 0.05, "latent_var_mean": 0.9},
 }
-BEST = {"kNN accuracy": ("max", "knn_accuracy"), "trustworthiness": ("max", "trustworthiness"),
-        "recon MSE": ("min", "recon_mse"), "KL(fit": ("min", "latent_kl_to_prior_nats")}
-PARAMS_YAML = "seed: 0\nreport:\n  n_examples: 6\n"
+BEST = {"kNN accuracy": ("max", "knn_accuracy"), "probe accuracy": ("max", "probe_accuracy"),
+        "trustworthiness": ("max", "trustworthiness"), "recon MSE": ("min", "recon_mse"),
+        "KL(fit": ("min", "latent_kl_to_prior_nats")}
+# The reconstruction term read as H(p, q) = H(p) + KL(p ‖ q): (cross-entropy, entropy, KL).
+RECON_INFO = {"ae": (16.5, 13.5, 3.0), "dae": (17.0, 13.5, 3.5), "vae": (19.5, 13.5, 6.0)}
+# The VAE's KL per latent dimension: two active, two collapsed; sums to test.kl = 8.0.
+KL_PER_DIM = [(0, 4.5, 0.9, 1), (1, 0.002, 0.001, 0), (2, 3.496, 0.7, 1), (3, 0.002, 0.002, 0)]
+VAE_INFO = {
+    "test_log_px_nats": -32.5, "test_log_px_bits_per_dim": 0.7326, "test_gap_nats": 0.4,
+    "iwae_samples": IWAE_K, "kl_nats": 8.0, "active_units": 2, "active_fraction": 0.5,
+    "mutual_information_nats": 2.9, "mutual_information_max_nats": float(np.log(N_TEST)),
+    "kl_minus_mi_nats": 5.1, "posterior_cross_entropy_nats": 12.0,
+    "posterior_entropy_nats": 4.0, "kl_q_p_nats": 8.0, "kl_p_q_nats": 20.0,
+}
+EVALUATE = {"iwae_samples": IWAE_K, "log_px_nats": -32.5, "elbo_k_nats": -32.9, "gap_nats": 0.4,
+            "gap_min_nats": 0.01, "log_px_bits_per_dim": 0.7326}
+LEVELS = (0.0, 0.1, 0.25, 0.5, 0.75)
+PARAMS_YAML = ("seed: 0\ndae_sweep:\n  noise_type: masking\n  levels: [0.0, 0.1, 0.25, 0.5, 0.75]"
+               "\nreport:\n  n_examples: 6\n")
+
+
+def sweep_scores(best_recon: float, best_repr: float) -> dict[float, dict]:
+    """Scores per level: recon MSE lowest at ``best_recon``, both accuracies highest at
+    ``best_repr``; every other level worse the farther it lies."""
+    return {level: {"recon_mse": 0.01 + 0.02 * abs(level - best_recon),
+                    "knn_accuracy": 0.95 - 0.1 * abs(level - best_repr),
+                    "probe_accuracy": 0.93 - 0.1 * abs(level - best_repr)} for level in LEVELS}
+
+
+SWEEP = sweep_scores(0.1, 0.5)  # 0.1 reconstructs best; 0.5 gives the best codes
 
 
 # --------------------------------------------------------------------------
@@ -83,7 +117,7 @@ def _write_codes(root: Path, rng: np.random.Generator) -> None:
                         z_test=rng.normal(size=(N_TEST, 2)) * 20)
 
 
-def _write_metrics(root: Path, stats: dict, likelihood: str) -> None:
+def _write_metrics(root: Path, stats: dict, likelihood: str, evaluate: dict) -> None:
     for model in MODELS:
         test = {"recon": 20.0 + MODELS.index(model), "bits_per_dim": 0.45}
         if model == "vae":
@@ -96,9 +130,12 @@ def _write_metrics(root: Path, stats: dict, likelihood: str) -> None:
     io.atomic_write_json(root / "metrics/baseline/tsne.json",
                          {"kl_divergence": 0.91, "n_iter": 1000, "embedded": "train+test jointly"})
     table = {m: {**stats[m], "latent_dim": 2 if m == "tsne" else LATENT_DIM} for m in METHODS}
+    for model, (ce, h, kl) in RECON_INFO.items():
+        table[model].update(recon_cross_entropy_nats=ce, data_entropy_nats=h, recon_kl_nats=kl)
     table["vae"].update(test_recon_nats=25.0, test_kl_nats=8.0, test_elbo_nats=-33.0,
-                        test_bits_per_dim=0.744)
+                        test_bits_per_dim=0.744, **VAE_INFO)
     io.atomic_write_json(root / "metrics/latent_stats.json", table)
+    io.atomic_write_json(root / "metrics/evaluate.json", {"vae": evaluate})
     io.atomic_write_json(root / "metrics/fit_seconds.json",
                          {"pca": 0.02, "tsne": 4.1, "ae": 2.0, "dae": 2.2, "vae": 2.5})
 
@@ -115,10 +152,36 @@ def _write_plots(root: Path, rng: np.random.Generator, y_test: np.ndarray) -> No
         io.atomic_write_csv(root / f"plots/embeddings/{m}.csv", ["index", "x", "y", "label"],
                             [[i, float(a), float(b), int(y)] for i, ((a, b), y)
                              in enumerate(zip(xy, y_test))])
+    io.atomic_write_csv(root / "plots/latent_stats/kl_per_dim.csv",
+                        ["dim", "kl_nats", "code_variance", "active"], KL_PER_DIM)
 
 
-def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli") -> ReportPaths:
-    """Write every input file under ``root`` at its dvc.yaml path; return the paths."""
+def _write_evaluation(root: Path, rng: np.random.Generator, sweep: dict[float, dict],
+                      grid_models: tuple[str, ...]) -> None:
+    """walks.npz, and the DAE sweep's scores (JSON) and plot (CSV), as the stages write them."""
+    walks = {f"interpolation_{m}": rng.uniform(size=(N_STEPS, D)).astype(np.float32)
+             for m in MODELS}
+    walks.update({f"prior_grid_{m}": rng.uniform(size=(GRID_STEPS ** 2, D)).astype(np.float32)
+                  for m in grid_models})
+    io.atomic_write_npz(root / "outputs/evaluate/walks.npz", pair=np.array([0, 1]), **walks)
+    rows = [{"noise_level": level, **scores} for level, scores in sweep.items()]
+    io.atomic_write_json(root / "metrics/dae_sweep_scores.json", {
+        **{str(r["noise_level"]): r for r in rows},
+        "best": {"by_recon_mse": min(rows, key=lambda r: r["recon_mse"])["noise_level"],
+                 "by_knn_accuracy": max(rows, key=lambda r: r["knn_accuracy"])["noise_level"],
+                 "by_probe_accuracy": max(rows, key=lambda r: r["probe_accuracy"])["noise_level"]}})
+    columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"]
+    io.atomic_write_csv(root / "plots/latent_stats/dae_sweep.csv", columns,
+                        [[r[c] for c in columns] for r in rows])
+
+
+def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
+                 sweep: dict[float, dict] = SWEEP, evaluate: dict = EVALUATE,
+                 grid_models: tuple[str, ...] = ()) -> ReportPaths:
+    """Write every input file under ``root`` at its dvc.yaml path; return the paths.
+
+    ``grid_models`` get a decoded prior grid in walks.npz (as 2-D latent spaces do).
+    """
     rng = np.random.default_rng(0)
     y = {s: np.arange(n, dtype=np.int64) % 10 for s, n in
          (("train", N_TRAIN), ("val", N_VAL), ("test", N_TEST))}
@@ -131,8 +194,9 @@ def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli")
                            for s in y},
                         **{f"y_{s}": y[s] for s in y}, image_shape=np.array(SHAPE, np.int64))
     _write_codes(root, rng)
-    _write_metrics(root, stats, likelihood)
+    _write_metrics(root, stats, likelihood, evaluate)
     _write_plots(root, rng, y["test"])
+    _write_evaluation(root, rng, sweep, grid_models)
     (root / "params.yaml").write_text(PARAMS_YAML)
     return ReportPaths(
         source=root / "data/raw/source.json", data=root / "data/processed/splits.npz",
@@ -144,7 +208,11 @@ def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli")
         latent_stats=root / "metrics/latent_stats.json",
         fit_seconds=root / "metrics/fit_seconds.json",
         moments=root / "plots/latent_stats/moments.csv",
-        embeddings_dir=root / "plots/embeddings", params=root / "params.yaml")
+        embeddings_dir=root / "plots/embeddings", params=root / "params.yaml",
+        evaluate=root / "metrics/evaluate.json", walks=root / "outputs/evaluate/walks.npz",
+        kl_per_dim=root / "plots/latent_stats/kl_per_dim.csv",
+        dae_sweep_scores=root / "metrics/dae_sweep_scores.json",
+        dae_sweep_plot=root / "plots/latent_stats/dae_sweep.csv")
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +232,9 @@ def built(tmp_path_factory) -> Path:
 class _TableParser(HTMLParser):
     """Collect the comparison table: headers, and per body row the cells as (text, is_best)."""
 
-    def __init__(self) -> None:
+    def __init__(self, table_id: str) -> None:
         super().__init__()
+        self.table_id = table_id
         self.headers: list[str] = []
         self.rows: list[list[tuple[str, bool]]] = []
         self._in_table = self._in_body = False
@@ -173,7 +242,7 @@ class _TableParser(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "table" and attrs.get("id") == "comparison-table":
+        if tag == "table" and attrs.get("id") == self.table_id:
             self._in_table = True
         elif self._in_table and tag == "tbody":
             self._in_body = True
@@ -194,16 +263,23 @@ class _TableParser(HTMLParser):
             self._cell[0] += data
 
 
-def parse_table(html: str) -> _TableParser:
-    parser = _TableParser()
+def parse_table(html: str, table_id: str = "comparison-table") -> _TableParser:
+    parser = _TableParser(table_id)
     parser.feed(html)
     return parser
 
 
-def md_table_rows(md: str) -> list[list[str]]:
-    """The comparison table's body rows in the Markdown, as lists of cells."""
-    lines = [ln for ln in md.splitlines() if ln.startswith("| ")]
-    return [[c.strip() for c in re.split(r"(?<!\\)\|", ln)[1:-1]] for ln in lines[1:]]
+def md_table_rows(md: str, row_header: str = "method") -> list[list[str]]:
+    """The body rows, as lists of cells, of the Markdown table whose first header is
+    ``row_header``."""
+    lines = md.splitlines()
+    start = lines.index(next(ln for ln in lines if ln.startswith(f"| {row_header} |")))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("| "):
+            break
+        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
 
 
 def expected_best(key: str, better: str) -> str:
@@ -219,13 +295,13 @@ def expected_best(key: str, better: str) -> str:
 def test_build_writes_html_markdown_and_figures(built):
     assert (built / "report.html").stat().st_size > 0
     assert (built / "report.md").stat().st_size > 0
-    assert len(list((built / "figures").glob("*.png"))) == 8
+    assert len(list((built / "figures").glob("*.png"))) == N_FIGURES
 
 
 def test_html_is_self_contained_with_embedded_pngs(built):
     html = (built / "report.html").read_text()
     sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', html)
-    assert len(sources) == 8
+    assert len(sources) == N_FIGURES
     assert len(sources) == html.count("<img")
     for src in sources:
         assert src.startswith("data:image/png;base64,")
@@ -279,7 +355,7 @@ def test_text_cites_the_numbers(built):
     assert "recon 25.00 + KL 8.000 = 33.00 nats per example = −ELBO" in md
     assert "65.0% of the training variance" in md
     assert "relaxation" in md  # bernoulli likelihood on grey levels
-    assert "ababababababab" not in md.split("## 8.")[0]  # short sha before Provenance
+    assert "ababababababab" not in md.split("## 10. Provenance")[0]  # short sha before it
 
 
 @pytest.mark.parametrize(("vae_kl", "ae_kl", "phrase"), [
@@ -296,14 +372,21 @@ def test_prior_claim_follows_the_numbers(vae_kl, ae_kl, phrase):
     assert f"= {fmt(vae_kl)} nats vs the AE's {fmt(ae_kl)} nats" in sentence
 
 
-@pytest.mark.parametrize(("var", "start"), [
-    ([0.9, 0.002, 0.5, 0.0015], "2 of the VAE's 4 latent dimensions are active"),
-    ([0.9, 0.8], "2 of the VAE's 2 latent dimensions are active"),
+@pytest.mark.parametrize(("kl", "active", "start"), [
+    ([4.5, 0.002, 3.496, 0.002], [1, 0, 1, 0], "2 of the VAE's 4 latent dimensions are active "
+                                               "(50.0%"),
+    ([4.0, 3.0], [1, 1], "2 of the VAE's 2 latent dimensions are active (100.0%"),  # sum 7 ≠ 8
 ])
-def test_active_units_counts_low_variance_dimensions(var, start):
-    sentence = text.active_units_sentence(np.array(var))
+def test_active_units_sentence_uses_the_metric(kl, active, start):
+    active = np.array(active, bool)
+    vae = {"active_units": int(active.sum()), "active_fraction": active.mean(),
+           "latent_dim": len(kl), "kl_nats": 8.0}
+    sentence = sections_info.active_units_sentence(vae, {"kl_nats": np.array(kl),
+                                                         "active": active})
     assert sentence.startswith(start)
-    assert ("posterior collapse" in sentence) == (min(var) < text.ACTIVE_VAR)
+    assert ("posterior collapse" in sentence) == (not active.all())
+    assert ("matching `kl_nats`" in sentence) == np.isclose(sum(kl), 8.0)
+    assert ("does not match `kl_nats`" in sentence) != np.isclose(sum(kl), 8.0)
 
 
 def test_gaussian_likelihood_has_no_bernoulli_caveat(tmp_path):
@@ -321,7 +404,7 @@ def test_build_is_deterministic(tmp_path):
     for name in ("report.md", "report.html"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     pngs = sorted(p.name for p in (tmp_path / "a" / "figures").glob("*.png"))
-    assert len(pngs) == 8
+    assert len(pngs) == N_FIGURES
     for name in pngs:
         png = (tmp_path / "a/figures" / name).read_bytes()
         assert png == (tmp_path / "b/figures" / name).read_bytes()
@@ -333,7 +416,9 @@ def test_build_is_deterministic(tmp_path):
     "outputs/baseline/pca/codes.npz", "outputs/baseline/tsne/codes.npz",
     "metrics/train/dae.json", "plots/train/vae.csv", "metrics/baseline/tsne.json",
     "metrics/latent_stats.json", "metrics/fit_seconds.json", "plots/latent_stats/moments.csv",
-    "plots/embeddings/ae.csv", "params.yaml",
+    "plots/embeddings/ae.csv", "params.yaml", "metrics/evaluate.json",
+    "outputs/evaluate/walks.npz", "plots/latent_stats/kl_per_dim.csv",
+    "metrics/dae_sweep_scores.json", "plots/latent_stats/dae_sweep.csv",
 ])
 def test_missing_input_names_the_file(tmp_path, relative):
     paths = write_inputs(tmp_path)
@@ -407,11 +492,16 @@ def _stage_argv(paths: ReportPaths, out_dir: Path) -> list[str]:
             "--curves", *pairs(paths.curves), "--baseline-metrics", *pairs(paths.baseline_metrics),
             "--latent-stats", str(paths.latent_stats), "--fit-seconds", str(paths.fit_seconds),
             "--moments", str(paths.moments), "--embeddings-dir", str(paths.embeddings_dir),
+            "--evaluate-metrics", str(paths.evaluate), "--walks", str(paths.walks),
+            "--kl-per-dim", str(paths.kl_per_dim),
+            "--dae-sweep-scores", str(paths.dae_sweep_scores),
+            "--dae-sweep-plot", str(paths.dae_sweep_plot),
             "--params", str(paths.params), "--out-dir", str(out_dir)]
 
 
 def test_stage_renders_and_reports_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))  # artifacts to tmp_path/mlartifacts, not the repo
     stage = _stage()
     paths = write_inputs(tmp_path)
     assert run_stage(stage.main, _stage_argv(paths, tmp_path / "reports")) == 0
@@ -423,3 +513,159 @@ def test_stage_renders_and_reports_errors(tmp_path, capsys, monkeypatch):
     paths.params.write_text("report:\n  n_examples: 0\n")
     assert run_stage(stage.main, _stage_argv(paths, tmp_path / "reports")) == 2
     assert "error: report.n_examples: got 0" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# The evaluation inputs: sweep, ELBO tightness, information theory, walks
+# --------------------------------------------------------------------------
+
+
+def _words(inputs) -> dict[str, str]:
+    """Section id -> its paragraphs joined (figures stubbed: nothing is drawn)."""
+    refs = {n: build.FigureRef(n, "", "", "") for n in text.captions(inputs, N_EXAMPLES)}
+    return {s["id"]: " ".join(b["text"] for b in s["blocks"] if b["kind"] == "p")
+            for s in text.sections(inputs, refs)}
+
+
+def test_new_sections_and_figures_are_in_place(built):
+    md = (built / "report.md").read_text()
+    titles = re.findall(r"^## (.+)$", md, flags=re.M)
+    assert titles[4:9] == ["5. AE and DAE", "6. DAE corruption sweep", "7. VAE",
+                           "8. Information theory, measured", "9. Latent spaces"]
+    sections = dict(zip(titles, re.split(r"^## .+$", md, flags=re.M)[1:]))
+    for title, figure in (("6. DAE corruption sweep", "dae_sweep"), ("7. VAE", "kl_per_dim"),
+                          ("9. Latent spaces", "interpolation")):
+        assert f"](figures/{figure}.png)" in sections[title]
+        assert (built / f"figures/{figure}.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert "How tight is the ELBO?" in sections["7. VAE"]
+    assert "Mutual information: I(x; z) = 2.900 nats" in sections["7. VAE"]
+    assert "KL(q ‖ p) = 8.000 nats (`kl_q_p_nats`) but KL(p ‖ q) = 20.00 nats" in \
+        sections["8. Information theory, measured"]
+    assert "(c) The third decomposition, −ELBO = recon + KL, is in section 7" in \
+        sections["8. Information theory, measured"]
+    assert "t-SNE's lead in kNN accuracy" in md and "(section 4)" in md
+
+
+def test_sweep_table_highlights_the_best_level_per_column(built):
+    table = parse_table((built / "report.html").read_text(), "dae-sweep-table")
+    assert table.headers == ["masking level", "recon MSE ↓", "kNN accuracy ↑",
+                             "probe accuracy ↑"]
+    assert [row[0][0] for row in table.rows] == ["0", "0.1", "0.25", "0.5", "0.75"]
+    for col, winner in ((1, "0.1"), (2, "0.5"), (3, "0.5")):
+        assert [row[0][0] for row in table.rows if row[col][1]] == [winner]
+    md_rows = md_table_rows((built / "report.md").read_text(), "masking level")
+    assert [r[0] for r in md_rows if r[1].startswith("**")] == ["0.1"]
+
+
+def test_recon_entropy_table_and_identity_check(built):
+    table = parse_table((built / "report.html").read_text(), "recon-entropy-table")
+    assert [row[0][0] for row in table.rows] == list(MODELS)
+    assert [row[0][0] for row in table.rows if row[1][1]] == ["ae"]  # lowest cross-entropy
+    assert [row[4][0] for row in table.rows] == ["16.50", "17.00", "19.50"]  # H(p) + KL
+    md = (built / "report.md").read_text()
+    assert "Check: H(p) + KL(p ‖ q) equals H(p, q) for ae, dae, vae" in md
+    assert "best achievable reconstruction NLL is this entropy, not 0" in md
+    stats = {m: {"recon_cross_entropy_nats": ce + (0.5 if m == "dae" else 0.0),
+                 "data_entropy_nats": h, "recon_kl_nats": kl}
+             for m, (ce, h, kl) in RECON_INFO.items()}
+    assert sections_info.recon_identity_sentence(stats).startswith(
+        "Check failed: H(p) + KL(p ‖ q) − H(p, q) is -0.5000 nats for dae")
+
+
+@pytest.mark.parametrize(("best_recon", "best_repr", "phrase"), [
+    (0.1, 0.5, "the best level is 0.1 by recon MSE (`best.by_recon_mse`, 0.01000), 0.5 by kNN "
+               "accuracy (`best.by_knn_accuracy`, 0.9500) and 0.5 by probe accuracy"),
+    (0.5, 0.1, "the best level is 0.5 by recon MSE (`best.by_recon_mse`, 0.01000), 0.1 by kNN "
+               "accuracy (`best.by_knn_accuracy`, 0.9500) and 0.1 by probe accuracy"),
+    (0.25, 0.25, "the best level is 0.25 by recon MSE (`best.by_recon_mse`, 0.01000), 0.25 by "
+                 "kNN accuracy"),
+])
+def test_sweep_best_level_follows_the_numbers(tmp_path, best_recon, best_repr, phrase):
+    inputs = load_inputs(write_inputs(tmp_path, sweep=sweep_scores(best_recon, best_repr)))
+    sentence = sections_sweep.best_level_sentence(inputs.dae_sweep)
+    assert phrase in sentence
+    assert ("All three criteria pick the same level" in sentence) == (best_recon == best_repr)
+    assert phrase in _words(inputs)["dae-sweep"]
+
+
+@pytest.mark.parametrize(("best_recon", "verdict", "detail"), [
+    (0.1, "which differs from the claim", "at 0.25 our MSE is 0.01300, 30.0% higher"),
+    (0.5, "which differs from the claim", "at 0.25 our MSE is 0.01500, 50.0% higher"),
+    (0.25, "which agrees with the claim", ""),
+])
+def test_claim_comparison_follows_the_numbers(tmp_path, best_recon, verdict, detail):
+    inputs = load_inputs(write_inputs(tmp_path, sweep=sweep_scores(best_recon, 0.5)))
+    sentence = sections_sweep.claim_sentence(inputs.dae_sweep)
+    assert sentence.startswith("The source text claims that about 25% corruption gave the "
+                               f"lowest loss. Our lowest clean-test recon MSE is at level "
+                               f"{best_recon:g} (0.01000, `best.by_recon_mse`), {verdict}")
+    assert detail in sentence
+    assert ("agrees" in sentence) != ("differs" in sentence)
+
+
+@pytest.mark.parametrize(("gap_min", "phrase"), [
+    (0.01, "its smallest value over the test images is 0.01000 nats (`gap_min_nats`) ≥ 0: the "
+           "bound held for every test image"),
+    (-0.02, "its smallest value over the test images is -0.02000 nats (`gap_min_nats`) < 0: "
+            "for at least one test image"),
+])
+def test_gap_sentence_uses_gap_min(gap_min, phrase):
+    sentence = sections_info.elbo_tightness_sentence({**EVALUATE, "gap_min_nats": gap_min},
+                                                     -33.0, D)
+    assert phrase in sentence
+    assert ("held for every test image" in sentence) == (gap_min >= 0)
+    assert f"With K = {IWAE_K} importance samples" in sentence
+    assert "log p(x) ≈ -32.50 nats" in sentence
+    assert "the ELBO with the same samples is -32.90" in sentence
+    assert "Warning" not in sentence  # gap = log p(x) − ELBO_K holds in EVALUATE
+    assert "Warning" in sections_info.elbo_tightness_sentence({**EVALUATE, "gap_nats": 0.9},
+                                                              -33.0, D)
+
+
+def test_prior_grid_appears_only_when_walks_hold_one(tmp_path, built):
+    assert not (built / "figures/prior_grid.png").exists()
+    assert "No prior grid" in (built / "report.md").read_text()
+    out = tmp_path / "reports"
+    build_report(load_inputs(write_inputs(tmp_path, grid_models=("vae",))), out, N_EXAMPLES)
+    md = (out / "report.md").read_text()
+    assert "](figures/prior_grid.png)" in md and "No prior grid" not in md
+    assert f"a {GRID_STEPS} × {GRID_STEPS} grid over the prior's quantiles" in md
+    assert (out / "figures/prior_grid.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert (out / "report.html").read_text().count("<img") == N_FIGURES + 1
+
+
+def test_probe_accuracy_caveat_for_tsne_follows_the_numbers(tmp_path):
+    words = _words(load_inputs(write_inputs(tmp_path)))["comparison"]
+    assert "Even with its optimistic joint embedding (section 4), t-SNE's probe accuracy " \
+           "(0.8500, `probe_accuracy`) is below pca's (0.9700)" in words
+    assert "t-SNE's lead in kNN accuracy (0.9500 vs dae's 0.9100" in words
+
+
+@pytest.mark.parametrize(("relative", "change", "match"), [
+    ("metrics/evaluate.json", lambda o: o["vae"].update(log_px_nats=-40.0),
+     r"vae\.test_log_px_nats = -32\.5 but .*evaluate\.json has log_px_nats = -40\.0"),
+    ("metrics/dae_sweep_scores.json", lambda o: o["best"].update(by_recon_mse=0.75),
+     r"dae_sweep_scores\.json: best\.by_recon_mse = 0\.75 but the best recon_mse is at \[0\.1\]"),
+    ("metrics/dae_sweep_scores.json", lambda o: o.pop("0.75"),
+     r"dae_sweep_scores\.json: levels .* differ from params\.yaml's dae_sweep\.levels"),
+    ("metrics/latent_stats.json", lambda o: o["vae"].update(active_units=3),
+     r"kl_per_dim\.csv: 2 active rows but active_units = 3"),
+])
+def test_inconsistent_evaluation_inputs_name_the_file(tmp_path, relative, change, match):
+    paths = write_inputs(tmp_path)
+    obj = json.loads((tmp_path / relative).read_text())
+    change(obj)
+    (tmp_path / relative).write_text(json.dumps(obj))
+    with pytest.raises(DataFileError, match=match):
+        load_inputs(paths)
+
+
+def test_bad_walks_are_reported(tmp_path):
+    paths = write_inputs(tmp_path)
+    arrays = io.read_npz(paths.walks)
+    io.atomic_write_npz(paths.walks, **{**arrays, "pair": np.array([0, N_TEST])})
+    with pytest.raises(DataFileError, match=r"walks\.npz: pair must be two test indices"):
+        load_inputs(paths)
+    io.atomic_write_npz(paths.walks, **{**arrays, "prior_grid_vae": np.zeros((5, D))})
+    with pytest.raises(DataFileError, match=r"walks\.npz: prior_grid_vae has shape \(5, 64\)"):
+        load_inputs(paths)

@@ -35,13 +35,17 @@ import numpy as np
 from latentlab.io import atomic_write_text
 from latentlab.params import MODELS
 from latentlab.report import figures
-from latentlab.report.inputs import METHODS, ReportInputs, ReportPaths, load_inputs, method_path
-from latentlab.report.text import (
-    captions,
-    fmt,
-    sections,
-    title,
+from latentlab.report.inputs import (
+    METHODS,
+    ReportInputs,
+    ReportPaths,
+    load_inputs,
+    method_path,
+    prior_grid_models,
 )
+from latentlab.report.sections_sweep import CLAIM_LABEL, CLAIM_LEVEL
+from latentlab.report.text import captions, sections, title
+from latentlab.report.words import fmt
 
 __all__ = ["ReportPaths", "ReportInputs", "build_report", "fmt", "load_inputs", "method_path"]
 
@@ -93,7 +97,27 @@ def _figure_builders(inputs: ReportInputs, n_examples: int) -> dict[str, Any]:
         "prior_samples": lambda: figures.prior_samples_figure(
             {m: inputs.codes[m]["prior_samples"] for m in MODELS}, shape),
         "latent_moments": lambda: figures.moments_figure(inputs.moments),
+        **_evaluation_builders(inputs, shape),
     }
+
+
+def _evaluation_builders(inputs: ReportInputs, shape: tuple[int, ...]) -> dict[str, Any]:
+    """The sweep, per-dimension KL and walk figures; the prior grid only where it exists."""
+    walks, y_test = inputs.walks, inputs.splits["y_test"]
+    pair = [int(i) for i in walks["pair"]]
+    builders = {
+        "dae_sweep": lambda: figures.sweep_figure(
+            inputs.dae_sweep, inputs.dae_sweep["noise_type"], CLAIM_LEVEL, CLAIM_LABEL),
+        "kl_per_dim": lambda: figures.kl_per_dim_figure(inputs.kl_per_dim),
+        "interpolation": lambda: figures.interpolation_figure(
+            {m: walks[f"interpolation_{m}"] for m in MODELS}, inputs.splits["x_test"][pair],
+            [f"test {i} (label {int(y_test[i])})" for i in pair], shape),
+    }
+    grid = prior_grid_models(walks)
+    if grid:
+        builders["prior_grid"] = lambda: figures.prior_grid_figure(
+            {m: walks[f"prior_grid_{m}"] for m in grid}, shape)
+    return builders
 
 
 def _axis_names(inputs: ReportInputs, method: str) -> tuple[str, str]:

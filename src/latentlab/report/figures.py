@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib
+import matplotlib.patches
 
 matplotlib.use("Agg")
 
@@ -32,6 +33,7 @@ VAL_STYLE = {"color": "tab:orange", "label": "val"}
 PRIOR_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.0}
 GAP_COLOUR = "#c8d4e3"  # the gutters between tiled images, distinct from any pixel value
 MAX_TICKED_DIMS = 16  # beyond this, latent dimensions get matplotlib's default ticks
+ACTIVE_COLOUR, INACTIVE_COLOUR = "tab:blue", "#b0b0b0"
 
 
 # --------------------------------------------------------------------------
@@ -120,10 +122,14 @@ def reconstruction_figure(inputs: np.ndarray, recons: Mapping[str, np.ndarray],
     return fig
 
 
-def _mosaic(images: np.ndarray, image_shape: Sequence[int], pad: int = 1) -> np.ndarray:
-    """Tile (n, h * w) images into one near-square array; gutters and empty cells are NaN."""
+def _mosaic(images: np.ndarray, image_shape: Sequence[int], pad: int = 1,
+            n_cols: int | None = None) -> np.ndarray:
+    """Tile (n, h * w) images row-major into one array, near-square unless ``n_cols`` is given.
+
+    Gutters and empty cells are NaN.
+    """
     h, w = image_shape
-    n_cols = math.ceil(math.sqrt(len(images)))
+    n_cols = n_cols or math.ceil(math.sqrt(len(images)))
     n_rows = math.ceil(len(images) / n_cols)
     canvas = np.full((n_rows * (h + pad) - pad, n_cols * (w + pad) - pad), np.nan)
     for i, pixels in enumerate(np.clip(images, 0.0, 1.0)):
@@ -152,6 +158,68 @@ def prior_samples_figure(samples: Mapping[str, np.ndarray],
         ax.set_title(f"{model}: decode(z), z ~ N(0, I)", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
+    return fig
+
+
+def prior_grid_figure(grids: Mapping[str, np.ndarray], image_shape: Sequence[int]) -> Figure:
+    """One s × s mosaic per 2-D model: images decoded on a grid of the prior's quantiles.
+
+    Parameters
+    ----------
+    grids : mapping of model -> ndarray of shape (s * s, h * w)
+        Decoded pixel means, row-major with the first latent coordinate varying
+        slowest: row i, column j decodes (q_i, q_j), both increasing.
+    image_shape : (h, w)
+    """
+    fig = Figure(figsize=(4.6 * len(grids), 4.9), layout="constrained")
+    axes = fig.subplots(1, len(grids), squeeze=False)[0]
+    cmap = matplotlib.colormaps[IMAGE_CMAP].with_extremes(bad=GAP_COLOUR)
+    for ax, (model, images) in zip(axes, grids.items()):
+        side = math.isqrt(len(images))
+        ax.imshow(_mosaic(images, image_shape, n_cols=side), cmap=cmap, vmin=0.0, vmax=1.0,
+                  interpolation="nearest")
+        ax.set_title(f"{model}: {side} × {side} prior quantiles", fontsize=10)
+        ax.set_ylabel("z1 quantile, increasing down")
+        ax.set_xlabel("z2 quantile, increasing right")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def interpolation_figure(paths: Mapping[str, np.ndarray], ends: np.ndarray,
+                         end_titles: Sequence[str], image_shape: Sequence[int]) -> Figure:
+    """One row per model: the decoded straight line between two codes, framed by the true images.
+
+    Parameters
+    ----------
+    paths : mapping of model -> ndarray of shape (steps, h * w)
+        Decoded pixel means; row 0 decodes image a's code, the last row image b's.
+    ends : ndarray of shape (2, h * w)
+        The true test images a and b, drawn in the first and the last column.
+    end_titles : (title of a, title of b)
+    image_shape : (h, w)
+    """
+    steps = len(next(iter(paths.values())))
+    # columns: image a | spacer | steps decoded points | spacer | image b
+    ratios = [1.0, 0.25] + [1.0] * steps + [0.25, 1.0]
+    fig = Figure(figsize=(0.85 * (steps + 2.5) + 0.8, 1.0 * len(paths) + 0.4),
+                 layout="constrained")
+    axes = fig.subplots(len(paths), len(ratios), squeeze=False,
+                        gridspec_kw={"width_ratios": ratios})
+    t = np.linspace(0.0, 1.0, steps)
+    for r, (model, images) in enumerate(paths.items()):
+        row = axes[r]
+        row[1].set_axis_off()
+        row[-2].set_axis_off()
+        _show_image(row[0], ends[0], image_shape)
+        _show_image(row[-1], ends[1], image_shape)
+        for c in range(steps):
+            _show_image(row[c + 2], images[c], image_shape)
+            if r == 0:
+                row[c + 2].set_title(f"t={t[c]:.2f}", fontsize=7)
+        row[0].set_ylabel(model, rotation=0, ha="right", va="center", fontsize=10)
+    axes[0, 0].set_title(end_titles[0], fontsize=7)
+    axes[0, -1].set_title(end_titles[1], fontsize=7)
     return fig
 
 
@@ -232,6 +300,78 @@ def explained_variance_figure(ratio: np.ndarray) -> Figure:
     ax.set_ylabel("fraction of training variance")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
+    return fig
+
+
+def kl_per_dim_figure(table: Mapping[str, np.ndarray]) -> Figure:
+    """Two panels: the VAE's KL per latent dimension, and the variance of its posterior means.
+
+    Active dimensions are drawn in colour, inactive (collapsed) ones in grey.
+
+    Parameters
+    ----------
+    table : {"dim", "kl_nats", "code_variance", "active"}
+        Arrays of shape (latent_dim,); KL in nats averaged over the test split,
+        code_variance = Cov_x(E_q[z_i]), active a bool.
+    """
+    colours = np.where(table["active"], ACTIVE_COLOUR, INACTIVE_COLOUR)
+    fig = Figure(figsize=(10.0, 3.9), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    bars = left.bar(table["dim"], table["kl_nats"], color=colours)
+    if len(table["dim"]) <= MAX_TICKED_DIMS:  # values on the bars: collapsed ones are invisible
+        left.bar_label(bars, fmt="%.2g", fontsize=7)
+    left.set_ylabel("KL(q(z_i|x) ‖ p(z_i)), nats")
+    left.set_title("vae: KL per latent dimension (test mean)", fontsize=10)
+    right.bar(table["dim"], table["code_variance"], color=colours)
+    prior = right.axhline(1.0, **PRIOR_STYLE, label="prior variance 1")
+    right.set_yscale("log")
+    right.set_ylabel("Var over x of E_q[z_i]")
+    right.set_title("vae: activity per latent dimension", fontsize=10)
+    for ax in (left, right):
+        ax.set_xlabel("latent dimension")
+        if len(table["dim"]) <= MAX_TICKED_DIMS:
+            ax.set_xticks(table["dim"])
+        ax.grid(axis="y", alpha=0.3)
+    handles = [matplotlib.patches.Patch(color=ACTIVE_COLOUR, label="active"),
+               matplotlib.patches.Patch(color=INACTIVE_COLOUR, label="inactive (collapsed)"),
+               prior]
+    fig.legend(handles=handles, loc="outside upper center", ncols=3, fontsize=8)
+    return fig
+
+
+def sweep_figure(sweep: Mapping[str, np.ndarray], noise_type: str,
+                 marked_level: float | None = None, marked_label: str = "") -> Figure:
+    """Three panels: recon MSE, kNN and probe accuracy of the DAE against its corruption level.
+
+    The best level of each panel gets a star; ``marked_level`` (if given) a dotted line.
+
+    Parameters
+    ----------
+    sweep : {"levels", "recon_mse", "knn_accuracy", "probe_accuracy"}
+        Arrays of shape (n_levels,), sorted by level; scores on clean test inputs.
+    noise_type : str
+        The corruption, named on the x axis (masking: the fraction of pixels zeroed).
+    """
+    panels = (("recon_mse", "recon MSE ↓", np.argmin),
+              ("knn_accuracy", "kNN accuracy ↑", np.argmax),
+              ("probe_accuracy", "probe accuracy ↑", np.argmax))
+    fig = Figure(figsize=(13.0, 3.6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    levels = sweep["levels"]
+    for ax, (key, title, pick) in zip(axes, panels):
+        ax.plot(levels, sweep[key], marker="o", color="tab:blue")
+        best = int(pick(sweep[key]))
+        ax.plot(levels[best], sweep[key][best], marker="*", markersize=14, color="tab:red",
+                linestyle="none", label=f"best: {levels[best]:g}")
+        if marked_level is not None:
+            ax.axvline(marked_level, color="grey", linestyle=":", linewidth=1.0,
+                       label=marked_label)
+        ax.set_title(f"dae: {title}", fontsize=10)
+        ax.set_xlabel(f"{noise_type} level" + (" (fraction of pixels zeroed)"
+                                                if noise_type == "masking" else ""))
+        ax.set_xticks(levels)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     return fig
 
 

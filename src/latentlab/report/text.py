@@ -12,56 +12,36 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
 from latentlab.params import MODELS
-from latentlab.report.inputs import METHODS, ReportInputs
+from latentlab.report.inputs import METHODS, ReportInputs, prior_grid_models
+from latentlab.report.sections_info import info_theory_blocks, vae_info_blocks
+from latentlab.report.sections_sweep import sweep_blocks
+from latentlab.report.words import (
+    DASH,
+    SECTIONS,
+    Column,
+    compare_words,
+    fmt,
+    pct,
+    section_ref,
+    table_block,
+)
+from latentlab.report.words import figure as _fig
+from latentlab.report.words import para as _p
 
 if TYPE_CHECKING:  # for annotations only: importing build at run time would be a cycle
     from latentlab.report.build import FigureRef
 
+__all__ = ["captions", "comparison_table", "fmt", "interpolation_sentence",
+           "prior_match_sentence", "sections", "title"]
+
 VERSIONED_PACKAGES = ("torch", "scikit-learn", "dvc", "mlflow", "numpy", "matplotlib")
-DASH = "—"
 SHA_SHORT = 12  # hex digits of the data checksum shown in running text
-# A dimension whose test codes vary less than this is inactive: the "active units"
-# threshold of Burda, Grosse & Salakhutdinov (2016), Cov_x(E_q[z_d | x]) > 0.01.
-ACTIVE_VAR = 0.01
-
-
-# --------------------------------------------------------------------------
-# Number formatting
-# --------------------------------------------------------------------------
-
-
-def fmt(value: float | None, digits: int = 4) -> str:
-    """``digits`` significant digits, positional between 1e-3 and 1e5, else scientific.
-
-    ``None`` becomes "—" (a method that has no such value).
-    """
-    if value is None:
-        return DASH
-    value = float(value)
-    if value == 0.0 or not math.isfinite(value):
-        return "0" if value == 0.0 else str(value)
-    exponent = math.floor(math.log10(abs(value)))
-    if -3 <= exponent < 5:
-        return f"{value:.{max(0, digits - 1 - exponent)}f}"
-    return f"{value:.{digits - 1}e}"
-
-
-def pct(fraction: float) -> str:
-    """A fraction in [0, 1] as a percentage with one decimal."""
-    return f"{100.0 * fraction:.1f}%"
-
-
-def compare_words(a: float, b: float) -> str:
-    """How ``a`` compares with ``b``: "lower than", "higher than" or "equal to"."""
-    if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
-        return "equal to"
-    return "lower than" if a < b else "higher than"
+PRIOR_MASS = 0.99  # the interpolation text compares ‖z‖² with this quantile of the prior's χ²
 
 
 def package_versions() -> dict[str, str]:
@@ -80,19 +60,10 @@ def package_versions() -> dict[str, str]:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column of the comparison table; ``better`` is "max", "min" or None (not ranked)."""
-
-    key: str
-    header: str
-    better: str | None
-    digits: int = 4
-
-
 COLUMNS = (
     Column("latent_dim", "latent dim", None),
     Column("knn_accuracy", "kNN accuracy ↑", "max"),
+    Column("probe_accuracy", "probe accuracy ↑", "max"),
     Column("trustworthiness", "trustworthiness ↑", "max"),
     Column("recon_mse", "recon MSE ↓", "min"),
     Column("latent_kl_to_prior_nats", "KL(fit ‖ N(0, I)) nats ↓", "min"),
@@ -100,14 +71,6 @@ COLUMNS = (
     Column("latent_var_mean", "mean var (prior: 1)", None),
     Column("fit_seconds", "fit seconds", None, digits=3),
 )
-
-
-def _p(text: str) -> dict:
-    return {"kind": "p", "text": text}
-
-
-def _fig(ref: FigureRef) -> dict:
-    return {"kind": "figure", "ref": ref}
 
 
 def title(inputs: ReportInputs) -> str:
@@ -118,6 +81,8 @@ def captions(inputs: ReportInputs, n_examples: int) -> dict[str, str]:
     """One caption per figure name."""
     n = min(n_examples, len(inputs.splits["x_test"]))
     rows = ", ".join(["input"] + [m for m in METHODS if "recon_test" in inputs.codes[m]])
+    a, b = (int(i) for i in inputs.walks["pair"])
+    grid = prior_grid_models(inputs.walks)
     return {
         "data_examples": "The first test image of each class.",
         "pca_variance": "PCA: fraction of the training variance per component, and cumulative.",
@@ -131,6 +96,17 @@ def captions(inputs: ReportInputs, n_examples: int) -> dict[str, str]:
         "prior_samples": "Images decoded from z ~ N(0, I) by each model's decoder.",
         "latent_moments": "Per-dimension mean (top) and variance (bottom, log scale) of the "
                           "test codes; dashed: the prior N(0, I).",
+        "dae_sweep": f"The DAE retrained at each {inputs.dae_sweep['noise_type']} level, scored "
+                     "on clean test inputs; stars: the best level per panel; dotted: the level "
+                     "of the source text's claim (about 25 %).",
+        "kl_per_dim": "VAE, test split: KL(q(z_i|x) ‖ p(z_i)) per latent dimension (left) and "
+                      "the variance of the posterior means Cov_x(E_q[z_i]) (right, log scale); "
+                      "active dimensions in colour, inactive in grey.",
+        "interpolation": f"Decoded points on the straight line between the codes of test images "
+                         f"{a} and {b} (t = 0 decodes {a}'s code, t = 1 {b}'s); rows: "
+                         f"{', '.join(MODELS)}; the true images frame each row.",
+        **({"prior_grid": "Images decoded on a grid of the prior N(0, I)'s quantiles, one "
+                          "panel per model with a 2-D latent space."} if grid else {}),
     }
 
 
@@ -141,16 +117,20 @@ def sections(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
     ``{"kind": "table", "table"}``, ``{"kind": "kv", "items"}`` or
     ``{"kind": "code", "summary", "language", "text"}``.
     """
-    return [
-        {"id": "data", "title": "1. Data set", "blocks": _data_blocks(inputs, refs)},
-        {"id": "comparison", "title": "2. Comparison", "blocks": _comparison_blocks(inputs)},
-        {"id": "pca", "title": "3. Linear baseline: PCA", "blocks": _pca_blocks(inputs, refs)},
-        {"id": "tsne", "title": "4. Nonlinear baseline: t-SNE", "blocks": _tsne_blocks(inputs)},
-        {"id": "ae-dae", "title": "5. AE and DAE", "blocks": _ae_dae_blocks(inputs, refs)},
-        {"id": "vae", "title": "6. VAE", "blocks": _vae_blocks(inputs, refs)},
-        {"id": "latent", "title": "7. Latent spaces", "blocks": _latent_blocks(inputs, refs)},
-        {"id": "provenance", "title": "8. Provenance", "blocks": _provenance_blocks(inputs)},
-    ]
+    blocks = {
+        "data": lambda: _data_blocks(inputs, refs),
+        "comparison": lambda: _comparison_blocks(inputs),
+        "pca": lambda: _pca_blocks(inputs, refs),
+        "tsne": lambda: _tsne_blocks(inputs),
+        "ae-dae": lambda: _ae_dae_blocks(inputs, refs),
+        "dae-sweep": lambda: sweep_blocks(inputs.dae_sweep, refs),
+        "vae": lambda: _vae_blocks(inputs, refs),
+        "info": lambda: info_theory_blocks(inputs),
+        "latent": lambda: _latent_blocks(inputs, refs),
+        "provenance": lambda: _provenance_blocks(inputs),
+    }
+    return [{"id": sid, "title": f"{i}. {name}", "blocks": blocks[sid]()}
+            for i, (sid, name) in enumerate(SECTIONS, start=1)]
 
 
 def _data_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
@@ -182,28 +162,12 @@ def _column_values(inputs: ReportInputs, key: str) -> dict[str, float | None]:
     return {m: inputs.latent_stats[m].get(key) for m in METHODS}
 
 
-def best_methods(values: Mapping[str, float | None], better: str) -> set[str]:
-    """The methods holding the best value ("max" or "min"); ties all win; None never does."""
-    present = {m: float(v) for m, v in values.items() if v is not None}
-    if not present:
-        return set()
-    target = max(present.values()) if better == "max" else min(present.values())
-    return {m for m, v in present.items() if math.isclose(v, target, rel_tol=1e-12)}
-
-
 def comparison_table(inputs: ReportInputs) -> dict:
-    """``{"columns": [header], "rows": [{"method", "cells": [{"text", "best"}]}]}``."""
-    cells: dict[str, list[dict]] = {m: [] for m in METHODS}
-    for col in COLUMNS:
-        values = _column_values(inputs, col.key)
-        best = best_methods(values, col.better) if col.better else set()
-        for m in METHODS:
-            v = values[m]
-            text = DASH if v is None else (str(int(v)) if col.key == "latent_dim"
-                                           else fmt(v, col.digits))
-            cells[m].append({"text": text, "best": m in best})
-    return {"columns": [c.header for c in COLUMNS],
-            "rows": [{"method": m, "cells": cells[m]} for m in METHODS]}
+    """The table block: one row per method, one cell per :data:`COLUMNS`, best in bold."""
+    return table_block("comparison-table", "method", METHODS, COLUMNS,
+                       {c.key: _column_values(inputs, c.key) for c in COLUMNS},
+                       as_text=lambda col, v: (str(int(v)) if col.key == "latent_dim"
+                                               else fmt(v, col.digits)))
 
 
 def _ranking(values: Mapping[str, float | None], better: str) -> str:
@@ -223,26 +187,44 @@ def _ranking(values: Mapping[str, float | None], better: str) -> str:
 def _comparison_blocks(inputs: ReportInputs) -> list[dict]:
     blocks = [_p("All numbers are on the test split (`metrics/latent_stats.json`). ↑: higher is "
                  "better, ↓: lower is better; the best value of each ranked column is in bold. "
-                 "recon MSE is the mean squared error of the test reconstructions (— where the "
-                 "method cannot reconstruct). The moment columns are references, not ranks: the "
+                 "kNN accuracy is a k-nearest-neighbour classifier's "
+                 "(`latent_stats.knn_neighbors`) and probe accuracy a logistic-regression "
+                 "probe's on the standardised codes, both fit on the training codes. recon "
+                 "MSE is the mean squared error of the test reconstructions (— where the "
+                 "method cannot reconstruct). KL(fit ‖ N(0, I)) is the KL from a "
+                 "full-covariance gaussian fit of the test codes to the prior, so correlations "
+                 "between dimensions count. The moment columns are references, not ranks: the "
                  "prior N(0, I) has mean 0 and variance 1 in every dimension; fit seconds are "
                  "wall time (`metrics/fit_seconds.json`) on the machine that ran the pipeline."),
-              {"kind": "table", "table": comparison_table(inputs)}]
+              comparison_table(inputs)]
     for col in COLUMNS:
         if col.better:
             ranking = _ranking(_column_values(inputs, col.key), col.better)
             blocks.append(_p(f"{col.header.rstrip(' ↑↓')} (`{col.key}`): {ranking}."))
-    knn = _column_values(inputs, "knn_accuracy")
-    best_other = max((m for m in METHODS if m != "tsne"), key=lambda m: knn[m])
-    if knn["tsne"] >= knn[best_other]:
-        blocks.append(_p(f"t-SNE's lead in kNN accuracy ({fmt(knn['tsne'])} vs {best_other}'s "
-                         f"{fmt(knn[best_other])}) is optimistic: it embedded train and test "
-                         "jointly (section 4)."))
-    else:
-        blocks.append(_p(f"Even with its optimistic joint embedding (section 4), t-SNE's kNN "
-                         f"accuracy ({fmt(knn['tsne'])}) is below {best_other}'s "
-                         f"({fmt(knn[best_other])})."))
+    blocks.append(_p(_correlation_sentence(inputs.latent_stats)))
+    for key, name in (("knn_accuracy", "kNN"), ("probe_accuracy", "probe")):
+        blocks.append(_p(_tsne_lead_sentence(_column_values(inputs, key), key, name)))
     return blocks
+
+
+def _correlation_sentence(stats: Mapping[str, dict]) -> str:
+    """What the full-covariance fit adds over the per-dimension one (its total correlation)."""
+    added = {m: float(stats[m]["latent_kl_to_prior_nats"])
+             - float(stats[m]["latent_kl_to_prior_diag_nats"]) for m in METHODS}
+    extra = ", ".join(f"{m} {fmt(v)}" for m, v in added.items())
+    return ("The per-dimension fit ignores correlations (`latent_kl_to_prior_diag_nats`); the "
+            f"full fit's KL minus it, in nats, is what the correlations add: {extra}.")
+
+
+def _tsne_lead_sentence(values: Mapping[str, float], key: str, name: str) -> str:
+    """t-SNE's accuracy against the best other method's, with the joint-embedding caveat."""
+    best_other = max((m for m in METHODS if m != "tsne"), key=lambda m: values[m])
+    tsne, other = fmt(values["tsne"]), fmt(values[best_other])
+    if values["tsne"] >= values[best_other]:
+        return (f"t-SNE's lead in {name} accuracy ({tsne} vs {best_other}'s {other}, `{key}`) "
+                f"is optimistic: it embedded train and test jointly ({section_ref('tsne')}).")
+    return (f"Even with its optimistic joint embedding ({section_ref('tsne')}), t-SNE's {name} "
+            f"accuracy ({tsne}, `{key}`) is below {best_other}'s ({other}).")
 
 
 def _pca_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
@@ -342,7 +324,7 @@ def _vae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dic
                      + (": the price of the KL term that pulls its codes toward the prior."
                         if word == "higher than" else ".")))
     blocks.append(_fig(refs["vae_elbo_curves"]))
-    return blocks
+    return blocks + vae_info_blocks(inputs, refs)
 
 
 def prior_match_sentence(stats: Mapping[str, dict]) -> str:
@@ -387,8 +369,8 @@ def _latent_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[
            "decoders were never trained on codes drawn from N(0, I), only on the codes of "
            "training images; the VAE's objective pulls its codes toward that prior."),
         _fig(refs["prior_samples"]),
+        *_walk_blocks(inputs, refs),
         _p(prior_match_sentence(stats)),
-        _p(active_units_sentence(np.var(inputs.codes["vae"]["z_test"], axis=0))),
         _p(f"Mean |mean| and mean variance of the test codes (`latent_mean_abs`, "
            f"`latent_var_mean`; the prior has 0 and 1; for the VAE these are the moments of the "
            f"aggregate posterior q(z), variance = Var(mean) + E[σ²]): {moments}. "
@@ -399,24 +381,56 @@ def _latent_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[
     ]
 
 
-def active_units_sentence(var: np.ndarray) -> str:
-    """How many of the VAE's latent dimensions carry information, from the codes' variance.
+def _walk_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
+    """The interpolation figure and its sentence; the prior grid only where walks.npz has one."""
+    blocks = [_p(interpolation_sentence(inputs)), _fig(refs["interpolation"])]
+    grid = prior_grid_models(inputs.walks)
+    if grid:
+        side = math.isqrt(len(inputs.walks[f"prior_grid_{grid[0]}"]))
+        blocks += [_p(f"For the models with a 2-D latent space ({', '.join(grid)}), a "
+                      f"{side} × {side} grid over the prior's quantiles, decoded "
+                      "(`prior_grid_<model>` in `walks.npz`; row i, column j decodes "
+                      "(z1, z2) = (q_i, q_j), q increasing): what each decoder makes of the "
+                      "whole region the prior covers."), _fig(refs["prior_grid"])]
+    else:
+        dims = ", ".join(f"{m} {int(inputs.latent_stats[m]['latent_dim'])}" for m in MODELS)
+        blocks.append(_p("No prior grid: `walks.npz` holds one only for a 2-D latent space, and "
+                         f"the models' latent_dim is {dims} (`latent_dim`)."))
+    return blocks
 
-    Parameters
-    ----------
-    var : ndarray of shape (latent_dim,)
-        Variance over the test split of each dimension of the VAE's posterior
-        means, Cov_x(E_q[z_i]) (the activity of Burda et al. 2016).
+
+def interpolation_sentence(inputs: ReportInputs) -> str:
+    """What the interpolation figure shows, and where each path lies against the prior's mass.
+
+    ‖z‖² along the path (the points the evaluate stage decoded) is compared with
+    the :data:`PRIOR_MASS` quantile of χ²(latent_dim), the squared norm of z ~ N(0, I).
     """
-    inactive = int(np.sum(var < ACTIVE_VAR))
-    head = (f"{len(var) - inactive} of the VAE's {len(var)} latent dimensions are active "
-            f"(variance of the posterior means over the test split ≥ {ACTIVE_VAR:g}, "
-            "Burda et al. 2016)")
-    if not inactive:
-        return head + "."
-    return (head + f"; the other {inactive} vary less than {ACTIVE_VAR:g} across test images, "
-            "so they carry almost no information about x (posterior collapse) and lower the "
-            "mean variance.")
+    from scipy.stats import chi2  # local: only this sentence needs it
+
+    a, b = (int(i) for i in inputs.walks["pair"])
+    y = inputs.splits["y_test"]
+    steps = len(inputs.walks["interpolation_vae"])
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    ranges, quantile, inside = [], {}, []
+    for m in MODELS:
+        z = inputs.codes[m]["z_test"].astype(np.float64)
+        sq = np.sum(((1.0 - t) * z[a] + t * z[b]) ** 2, axis=1)  # (steps,)
+        quantile[m] = float(chi2.ppf(PRIOR_MASS, z.shape[1]))
+        ranges.append(f"{m} {fmt(sq.min())} to {fmt(sq.max())}")
+        if sq.max() <= quantile[m]:
+            inside.append(m)
+    bound = (fmt(quantile["vae"]) if len(set(quantile.values())) == 1 else
+             ", ".join(f"{fmt(q)} for {m}" for m, q in quantile.items()))
+    where = "stays inside" if "vae" in inside else "leaves"
+    return (f"Interpolation: the straight line between the codes of two test images of different "
+            f"classes (test images {a}, label {int(y[a])}, and {b}, label {int(y[b])}; `pair` in "
+            f"`walks.npz`), decoded at {steps} evenly spaced points, ends included, next to the "
+            f"true images. ‖z‖² along each path runs from {', '.join(ranges)}; under the prior "
+            f"N(0, I), {pct(PRIOR_MASS)} of codes have ‖z‖² below {bound} (χ² with latent_dim "
+            f"degrees of freedom). The VAE's path {where} that region, where the prior puts its "
+            "mass and whose codes its decoder was trained on through q(z|x); paths wholly "
+            f"inside it: {', '.join(inside) or 'none'}. The figure shows what each decoder makes "
+            "of the points between.")
 
 
 def _embedding_sentence(stats: Mapping[str, dict], projected: list[str],

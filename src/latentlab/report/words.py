@@ -1,0 +1,137 @@
+"""The report's shared vocabulary: number formatting, comparisons, blocks, tables, sections.
+
+Every module that writes report text (:mod:`latentlab.report.text`,
+:mod:`latentlab.report.sections_info`, :mod:`latentlab.report.sections_sweep`)
+uses these helpers, so a number prints the same way everywhere and a
+comparison's direction is always computed the same way. Plain strings and
+dicts only: nothing here knows of files, figures' pixels or templates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+if TYPE_CHECKING:  # for annotations only: importing build at run time would be a cycle
+    from latentlab.report.build import FigureRef
+
+DASH = "—"
+
+# The report's sections in order, as (id, title); numbered from 1 by position so a
+# cross-reference ("section 7") follows the order when a section is added.
+SECTIONS = (
+    ("data", "Data set"),
+    ("comparison", "Comparison"),
+    ("pca", "Linear baseline: PCA"),
+    ("tsne", "Nonlinear baseline: t-SNE"),
+    ("ae-dae", "AE and DAE"),
+    ("dae-sweep", "DAE corruption sweep"),
+    ("vae", "VAE"),
+    ("info", "Information theory, measured"),
+    ("latent", "Latent spaces"),
+    ("provenance", "Provenance"),
+)
+
+
+def section_ref(section_id: str) -> str:
+    """``"section 7"`` for the section with that id (its number follows :data:`SECTIONS`)."""
+    ids = [sid for sid, _ in SECTIONS]
+    return f"section {ids.index(section_id) + 1}"
+
+
+# --------------------------------------------------------------------------
+# Numbers
+# --------------------------------------------------------------------------
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    """``digits`` significant digits, positional between 1e-3 and 1e5, else scientific.
+
+    ``None`` becomes "—" (a method that has no such value).
+    """
+    if value is None:
+        return DASH
+    value = float(value)
+    if value == 0.0 or not math.isfinite(value):
+        return "0" if value == 0.0 else str(value)
+    exponent = math.floor(math.log10(abs(value)))
+    if -3 <= exponent < 5:
+        return f"{value:.{max(0, digits - 1 - exponent)}f}"
+    return f"{value:.{digits - 1}e}"
+
+
+def pct(fraction: float) -> str:
+    """A fraction in [0, 1] as a percentage with one decimal."""
+    return f"{100.0 * fraction:.1f}%"
+
+
+def compare_words(a: float, b: float) -> str:
+    """How ``a`` compares with ``b``: "lower than", "higher than" or "equal to"."""
+    if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+        return "equal to"
+    return "lower than" if a < b else "higher than"
+
+
+def best_keys(values: Mapping[str, float | None], better: str) -> set[str]:
+    """The keys holding the best value ("max" or "min"); ties all win; None never does."""
+    present = {k: float(v) for k, v in values.items() if v is not None}
+    if not present:
+        return set()
+    target = max(present.values()) if better == "max" else min(present.values())
+    return {k for k, v in present.items() if math.isclose(v, target, rel_tol=1e-12)}
+
+
+# --------------------------------------------------------------------------
+# Blocks
+# --------------------------------------------------------------------------
+
+
+def para(text: str) -> dict:
+    """A paragraph block; ```key``` spans become <code> in HTML."""
+    return {"kind": "p", "text": text}
+
+
+def figure(ref: FigureRef) -> dict:
+    return {"kind": "figure", "ref": ref}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column; ``better`` is "max", "min" or None (not ranked)."""
+
+    key: str
+    header: str
+    better: str | None
+    digits: int = 4
+
+
+def table_block(table_id: str, row_header: str, labels: Sequence[str],
+                columns: Sequence[Column], values: Mapping[str, Mapping[str, float | None]],
+                as_text=None) -> dict:
+    """A table block: one row per label, the best of each ranked column marked.
+
+    Parameters
+    ----------
+    table_id : str
+        The HTML id of the table (``comparison-table``).
+    row_header : str
+        Header of the label column ("method", "model", ...).
+    labels : sequence of str
+        Row labels, in order.
+    columns : sequence of Column
+    values : mapping of column key -> (label -> value or None)
+    as_text : callable (Column, value) -> str, optional
+        Formats a present value; :func:`fmt` with the column's digits by default.
+    """
+    as_text = as_text or (lambda col, v: fmt(v, col.digits))
+    cells: dict[str, list[dict]] = {label: [] for label in labels}
+    for col in columns:
+        best = best_keys(values[col.key], col.better) if col.better else set()
+        for label in labels:
+            v = values[col.key].get(label)
+            cells[label].append({"text": DASH if v is None else as_text(col, v),
+                                 "best": label in best})
+    return {"kind": "table", "table": {
+        "id": table_id, "row_header": row_header, "columns": [c.header for c in columns],
+        "rows": [{"label": label, "cells": cells[label]} for label in labels]}}
