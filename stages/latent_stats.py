@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit-seconds", required=True, help="wall seconds per method (JSON)")
     ap.add_argument("--moments", required=True, help="per-dimension moments (CSV)")
     ap.add_argument("--kl-per-dim", required=True, help="the VAE's per-dimension KL (CSV)")
+    ap.add_argument("--covariance", required=True,
+                    help="each method's aggregate mean and covariance of its test codes (CSV)")
     ap.add_argument("--dae-sweep-dir", required=True, help="<level>/codes.npz per sweep level")
     ap.add_argument("--dae-sweep-scores", required=True, help="the sweep's scores (JSON)")
     ap.add_argument("--dae-sweep-plot", required=True, help="the sweep's scores (CSV)")
@@ -60,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         io.atomic_write_csv(args.dae_sweep_plot, columns,
                             [[row[c] for c in columns] for key, row in scores.items()
                              if key != "best"])
+        io.atomic_write_csv(args.covariance, ["method", "i", "j", "mean_i", "cov_ij"],
+                            compare.covariance_rows(codes))
         io.atomic_write_csv(args.kl_per_dim, ["dim", "kl_nats", "code_variance", "active"],
                             compare.kl_per_dim_rows(codes["vae"], p.active_unit_threshold))
         for method, arrays in codes.items():

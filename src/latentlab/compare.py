@@ -90,6 +90,22 @@ def moment_rows(codes: dict[str, dict]) -> list[list]:
     return rows
 
 
+def covariance_rows(codes: dict[str, dict]) -> list[list]:
+    """Rows ``[method, i, j, mean_i, cov_ij]``: each method's aggregate mean and full covariance.
+
+    For the VAE these are the moments of the aggregate posterior q(z), the
+    gaussian fit whose KL to N(0, I) is ``latent_kl_to_prior_nats``.
+    """
+    from latentlab.latent import aggregate_moments
+
+    rows = []
+    for method, arrays in codes.items():
+        mean, cov = aggregate_moments(arrays["z_test"], arrays.get("logvar_test"))
+        rows.extend([method, i, j, float(mean[i]), float(cov[i, j])]
+                    for i in range(len(mean)) for j in range(len(mean)))
+    return rows
+
+
 def embedding_rows(z_test: np.ndarray, y_test: np.ndarray) -> list[list]:
     """Rows ``[index, x, y, label]``: the test codes in 2-D, for scatter plots."""
     xy = project_2d(z_test)

@@ -113,3 +113,18 @@ def test_posterior_identities_hold_and_kl_is_asymmetric():
         ids["posterior_entropy_nats"] + ids["kl_q_p_nats"])
     assert ids["kl_q_p_nats"] > 0 and ids["kl_p_q_nats"] > 0
     assert abs(ids["kl_q_p_nats"] - ids["kl_p_q_nats"]) > 0.1
+
+
+def test_covariance_rows_hold_the_aggregate_posterior_moments():
+    from latentlab.compare import covariance_rows
+
+    rng = np.random.default_rng(7)
+    mu = rng.standard_normal((400, 2)) * [0.5, 0.8]
+    logvar = np.log(np.full((400, 2), [0.75, 0.36]))
+    rows = covariance_rows({"vae": {"z_test": mu, "logvar_test": logvar},
+                            "ae": {"z_test": mu * 3}})
+    cov = {(m, i, j): c for m, i, j, _, c in rows}
+    assert cov[("vae", 0, 0)] == pytest.approx(mu[:, 0].var() + 0.75)
+    assert cov[("vae", 0, 1)] == pytest.approx(np.cov(mu.T, bias=True)[0, 1])
+    assert cov[("ae", 1, 1)] == pytest.approx(9 * mu[:, 1].var())
+    assert len(rows) == 2 * 4
