@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = params.load("latent_stats", args.params)
     levels = params.load("dae_sweep", args.params).levels
+    vae_p = params.load("train.vae", args.params)  # the thresholds of its collapse diagnosis
     splits = io.read_npz(args.data, required=("x_test", "y_train", "y_test"))
     code_paths = dict(pair.split("=", 1) for pair in args.codes)
     codes = {m: {k: v for k, v in io.read_npz(path, required=("z_train", "z_test")).items()
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             splits, codes, io.read_json(args.vae_metrics)["test"],
             io.read_json(args.vae_log_px)["vae"], knn_neighbors=p.knn_neighbors,
             trustworthiness_neighbors=p.trustworthiness_neighbors,
-            active_unit_threshold=p.active_unit_threshold, seed=p.seed)
+            active_unit_threshold=vae_p.active_unit_threshold,
+            collapse_min_active_fraction=vae_p.collapse_min_active_fraction, seed=p.seed)
         io.atomic_write_json(args.metrics, table)
         io.atomic_write_json(args.fit_seconds, timings)
         io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],
@@ -65,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         io.atomic_write_csv(args.covariance, ["method", "i", "j", "mean_i", "cov_ij"],
                             compare.covariance_rows(codes))
         io.atomic_write_csv(args.kl_per_dim, ["dim", "kl_nats", "code_variance", "active"],
-                            compare.kl_per_dim_rows(codes["vae"], p.active_unit_threshold))
+                            compare.kl_per_dim_rows(codes["vae"], vae_p.active_unit_threshold))
         for method, arrays in codes.items():
             io.atomic_write_csv(Path(args.embeddings_dir) / f"{method}.csv",
                                 ["index", "x", "y", "label"],
-                                compare.embedding_rows(arrays["z_test"], splits["y_test"]))
+                                compare.embedding_rows(arrays["z_test"], splits["y_test"],
+                                                       p.plot_points, p.seed))
         run.log_metrics({f"{m}/{k}": v for m, row in table.items() for k, v in row.items()})
         run.log_metrics({f"dae_sweep/{key}/{k}": v for key, row in scores.items()
                          for k, v in row.items()})
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"latent_stats: dae sweep best level by recon MSE {scores['best']['by_recon_mse']}, "
           f"by probe accuracy {scores['best']['by_probe_accuracy']}")
     vae = table["vae"]
+    print(f"latent_stats: {vae['collapse_message']}")
     print(f"latent_stats: vae   log p(x) {vae['test_log_px_nats']:.4g} nats, ELBO "
           f"{vae['test_elbo_nats']:.4g}, active units {vae['active_units']}/{vae['latent_dim']}, "
           f"I(x;z) {vae['mutual_information_nats']:.3g} nats")

@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                         step=trained.metrics["best_epoch"])
         run.log_artifact(args.history)
         run.log_artifact(args.metrics)
+    if "collapse_message" in trained.metrics["val"]:
+        print(f"{stage}: {trained.metrics['val']['collapse_message']}")
     test = trained.metrics["test"]
     print(f"{stage}: best epoch {trained.metrics['best_epoch']}/{trained.metrics['epochs_run']}, "
           + ", ".join(f"test {k} {v:.4g}" for k, v in sorted(test.items())))

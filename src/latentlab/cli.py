@@ -8,10 +8,11 @@ pipeline with a message a user can act on.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Callable
 
-from latentlab.errors import LatentlabError
+from latentlab.errors import LatentlabError, StageTerminated
 
 
 def run_stage(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
@@ -21,3 +22,8 @@ def run_stage(main: Callable[[list[str] | None], int | None], argv: list[str] | 
     except LatentlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except StageTerminated as exc:
+        name = signal.Signals(exc.signum).name
+        print(f"error: stopped by {name}; outputs already renamed into place are whole, the "
+              "rest were not written; the MLflow run is marked KILLED", file=sys.stderr)
+        return 128 + exc.signum

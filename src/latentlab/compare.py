@@ -13,6 +13,7 @@ import numpy as np
 
 from latentlab.latent import (
     bernoulli_decomposition,
+    collapse_diagnosis,
     moments,
     posterior_prior_identities,
     project_2d,
@@ -26,7 +27,8 @@ METHODS = ("pca", "tsne", "ae", "dae", "vae")
 
 def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_log_px: dict, *,
                     knn_neighbors: int, trustworthiness_neighbors: int,
-                    active_unit_threshold: float, seed: int) -> dict[str, dict]:
+                    active_unit_threshold: float, collapse_min_active_fraction: float,
+                    seed: int) -> dict[str, dict]:
     """The table ``{method: {metric: value}}``.
 
     Parameters
@@ -66,6 +68,9 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
                                active_threshold=active_unit_threshold, seed=seed)
         stats.pop("kl_per_dim_nats")  # a list: written to its own CSV by kl_per_dim_rows
         vae.update(stats)
+        vae.update(collapse_diagnosis(codes["vae"]["z_test"], codes["vae"]["logvar_test"],
+                                      active_threshold=active_unit_threshold,
+                                      min_active_fraction=collapse_min_active_fraction))
         vae.update(posterior_prior_identities(codes["vae"]["z_test"], codes["vae"]["logvar_test"]))
     return table
 
@@ -106,11 +111,18 @@ def covariance_rows(codes: dict[str, dict]) -> list[list]:
     return rows
 
 
-def embedding_rows(z_test: np.ndarray, y_test: np.ndarray) -> list[list]:
-    """Rows ``[index, x, y, label]``: the test codes in 2-D, for scatter plots."""
+def embedding_rows(z_test: np.ndarray, y_test: np.ndarray, max_points: int,
+                   seed: int) -> list[list]:
+    """Rows ``[index, x, y, label]``: the test codes in 2-D, for scatter plots.
+
+    At most ``max_points`` rows, a seeded subsample in index order (browsers
+    choke on 10 000-point Vega plots); ``index`` is the row in the test split.
+    """
     xy = project_2d(z_test)
-    return [[i, float(a), float(b), int(label)]
-            for i, ((a, b), label) in enumerate(zip(xy, y_test))]
+    keep = np.arange(len(xy))
+    if len(keep) > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(len(xy), max_points, replace=False))
+    return [[int(i), float(xy[i, 0]), float(xy[i, 1]), int(y_test[i])] for i in keep]
 
 
 def dae_sweep_scores(splits: dict, sweep_codes: dict[float, dict], *,

@@ -32,3 +32,15 @@ class NonFiniteLossError(LatentlabError, FloatingPointError):
 
 class TrackingError(LatentlabError):
     """The tracking store could not be reached or refused a write."""
+
+
+class StageTerminated(BaseException):
+    """The stage received SIGTERM (``kill``, a cancelled ``dvc repro``, a scheduler).
+
+    A BaseException, like KeyboardInterrupt, so no ``except Exception`` swallows
+    it on the way out; the MLflow run is ended KILLED.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum

@@ -117,6 +117,36 @@ def active_units(mu: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(mu, np.float64).var(axis=0) > threshold
 
 
+# A dimension whose average KL(q(z_i|x) || p(z_i)) is below this carries next to no information.
+COLLAPSED_KL_NATS = 0.01
+
+
+def collapse_diagnosis(mu: np.ndarray, logvar: np.ndarray, *, active_threshold: float,
+                       min_active_fraction: float) -> dict:
+    """Flag posterior collapse, in words and numbers.
+
+    Collapse is flagged when fewer than ``min_active_fraction`` of the latent
+    dimensions are active (Cov_x(E_q[z_i|x]) > ``active_threshold``), or when
+    most dimensions carry a KL below :data:`COLLAPSED_KL_NATS`.
+
+    Returns
+    -------
+    dict with ``posterior_collapse`` (bool), ``active_units``, ``low_kl_dims``
+    and ``collapse_message`` (one sentence for logs and the report).
+    """
+    active = int(active_units(mu, active_threshold).sum())
+    low_kl = int((per_dimension_kl(mu, logvar) < COLLAPSED_KL_NATS).sum())
+    d = int(np.shape(mu)[1])
+    collapsed = active < min_active_fraction * d or low_kl > d / 2
+    numbers = (f"{active} of {d} latent dimensions active (Cov_x(E_q[z_i|x]) > "
+               f"{active_threshold:g}), {low_kl} with KL < {COLLAPSED_KL_NATS:g} nats")
+    message = (f"posterior collapse: {numbers}; try a KL warm-up (train.vae.kl_schedule), a "
+               "lower beta or a smaller latent_dim" if collapsed
+               else f"no posterior collapse: {numbers}")
+    return {"posterior_collapse": bool(collapsed), "active_units": active,
+            "low_kl_dims": low_kl, "collapse_message": message}
+
+
 def vae_statistics(mu: np.ndarray, logvar: np.ndarray, *, active_threshold: float,
                    seed: int) -> dict:
     """The VAE's latent diagnostics on one split: per-dimension KL, active units, I(x; z).

@@ -102,7 +102,14 @@ TRAIN_MODEL_ONLY = {
         "noise_type": _one_of(NOISE_TYPES),
         "noise_level": _float_in(0.0, 1.0, high_open=True),
     },
-    "vae": {"beta": _float_in(0.0, INF, high_open=True)},
+    "vae": {
+        "beta": _float_in(0.0, INF, high_open=True),
+        "kl_schedule": _one_of(("constant", "linear", "cyclical")),
+        "kl_warmup_epochs": _int_at_least(0),
+        "kl_cycles": _int_at_least(1),
+        "active_unit_threshold": _float_in(0.0, INF, high_open=True),
+        "collapse_min_active_fraction": _float_in(0.0, 1.0),
+    },
 }
 
 CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
@@ -126,7 +133,7 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "latent_stats": {
         "knn_neighbors": _int_at_least(1),
         "trustworthiness_neighbors": _int_at_least(1),
-        "active_unit_threshold": _float_in(0.0, INF, high_open=True),
+        "plot_points": _int_at_least(10),
     },
     "dae_sweep": {
         "noise_type": _one_of(NOISE_TYPES),
@@ -187,6 +194,11 @@ class TrainParams:
     noise_type: str | None = None
     noise_level: float | None = None
     beta: float | None = None
+    kl_schedule: str | None = None
+    kl_warmup_epochs: int | None = None
+    kl_cycles: int | None = None
+    active_unit_threshold: float | None = None
+    collapse_min_active_fraction: float | None = None
 
 
 @dataclass(frozen=True)
@@ -210,7 +222,7 @@ class TsneParams:
 class LatentStatsParams:
     knn_neighbors: int
     trustworthiness_neighbors: int
-    active_unit_threshold: float
+    plot_points: int
     seed: int
 
 

@@ -30,16 +30,12 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
-from latentlab.errors import TrackingError  # re-exported for callers
+from latentlab.errors import StageTerminated, TrackingError  # re-exported for callers
 
 EXPERIMENT_ENV = "MLFLOW_EXPERIMENT_NAME"
 DEFAULT_EXPERIMENT = "latentlab"
 MAX_PARAM_LENGTH = 500  # MLflow's limit on a param value
 BATCH_LIMIT = 1000  # MLflow's limit on metrics per log_batch
-
-
-class StageTerminated(BaseException):
-    """Raised in the main thread when the stage receives SIGTERM."""
 
 
 def repo_root(start: str | Path | None = None) -> Path:
@@ -161,9 +157,14 @@ class StageRun:
         self._put("metrics", [(k, float(v), int(time.time() * 1000), epoch)
                               for k, v in row.items() if k != "epoch"])
 
-    def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+    def log_metrics(self, metrics: dict[str, Any], step: int = 0) -> None:
+        """Queue final metrics; text values (a diagnosis sentence) become tags of the same key."""
         stamp = int(time.time() * 1000)
-        self._put("metrics", [(k, float(v), stamp, step) for k, v in metrics.items()])
+        self._put("metrics", [(k, float(v), stamp, step) for k, v in metrics.items()
+                              if not isinstance(v, str)])
+        texts = {k: v for k, v in metrics.items() if isinstance(v, str)}
+        if texts:
+            self._put("tags", texts)
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self._put("artifact", (str(Path(path).resolve()), artifact_path))
@@ -257,6 +258,8 @@ def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str]) 
         text = str(value)
         if len(text) > MAX_PARAM_LENGTH:
             text = text[: MAX_PARAM_LENGTH - 3] + "..."
+            print(f"warning: param {key} is longer than MLflow's {MAX_PARAM_LENGTH} characters; "
+                  "logged truncated (params.yaml holds the full value)", file=sys.stderr)
         items.append(Param(key, text))
     for start in range(0, len(items), 100):
         client.log_batch(run_id, params=items[start:start + 100])
@@ -352,7 +355,7 @@ def stage_run(name: str, params: dict[str, Any], tags: dict[str, str],
     """
 
     def _terminate(signum, frame):  # noqa: ARG001
-        raise StageTerminated(f"received signal {signum}")
+        raise StageTerminated(signum)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     run = StageRun(name, params, tags, on_failure)

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from latentlab.data.noise import make_corruption
+from latentlab.kl_schedule import beta_at
+from latentlab.latent import collapse_diagnosis
 from latentlab.data.preprocess import SPLITS
 from latentlab.models import build_model
 from latentlab.params import TrainParams
@@ -81,12 +83,20 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     hint = (f"lower train.{p.model}.learning_rate" + (" or beta" if p.model == "vae" else "")
             + ", or set train.common.grad_clip_norm (e.g. 1.0)")
 
+    on_epoch_start = None
+    if p.model == "vae":
+        def on_epoch_start(epoch: int) -> dict[str, float]:
+            objective.beta = beta_at(epoch, schedule=p.kl_schedule, beta=p.beta,
+                                     warmup_epochs=p.kl_warmup_epochs, cycles=p.kl_cycles,
+                                     epochs=p.epochs)
+            return {"beta": objective.beta}
+
     started = time.perf_counter()
     history = fit(
         model, tensors["train"], tensors["val"], objective,
         epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
         patience=p.patience, seed=p.seed, monitor=monitor, corrupt=corrupt,
-        grad_clip_norm=p.grad_clip_norm,
+        grad_clip_norm=p.grad_clip_norm, on_epoch_start=on_epoch_start,
         on_epoch=on_epoch, nan_hint=hint,
     )
     fit_seconds = time.perf_counter() - started
@@ -105,6 +115,10 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     })
 
     arrays = encode_splits(model, tensors)
+    if p.model == "vae":
+        metrics["val"].update(collapse_diagnosis(
+            arrays["z_val"], arrays["logvar_val"], active_threshold=p.active_unit_threshold,
+            min_active_fraction=p.collapse_min_active_fraction))
     arrays["recon_test"] = decode_images(model, torch.from_numpy(arrays["z_test"]))
     prior = torch.Generator().manual_seed(p.seed + 2)
     z_prior = torch.randn(p.n_prior_samples, p.latent_dim, generator=prior)

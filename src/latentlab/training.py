@@ -50,18 +50,28 @@ def autoencoder_objective(likelihood: str, gaussian_std: float) -> Objective:
     return objective
 
 
-def vae_training_objective(likelihood: str, gaussian_std: float, beta: float) -> Objective:
-    """The β-weighted negative ELBO; the unweighted terms are returned for logging."""
+class VaeObjective:
+    """The β-weighted negative ELBO; the unweighted terms are returned for logging.
 
-    def objective(model, x_in, x):
+    ``beta`` is an attribute so a KL schedule can set it at the start of each
+    epoch (see :mod:`latentlab.kl_schedule`).
+    """
+
+    def __init__(self, likelihood: str, gaussian_std: float, beta: float):
+        self.likelihood, self.gaussian_std, self.beta = likelihood, gaussian_std, beta
+
+    def __call__(self, model, x_in, x):
         x_logits, mu, logvar = model(x_in)
-        terms = elbo_terms(x_logits, x, mu, logvar, likelihood, gaussian_std)
-        loss_per_example = terms.recon + beta * terms.kl
-        return vae_objective(terms, beta), {
+        terms = elbo_terms(x_logits, x, mu, logvar, self.likelihood, self.gaussian_std)
+        loss_per_example = terms.recon + self.beta * terms.kl
+        return vae_objective(terms, self.beta), {
             "loss": loss_per_example, "recon": terms.recon, "kl": terms.kl, "elbo": terms.elbo,
         }
 
-    return objective
+
+def vae_training_objective(likelihood: str, gaussian_std: float, beta: float) -> VaeObjective:
+    """The VAE's training objective with a fixed β (a schedule may change it per epoch)."""
+    return VaeObjective(likelihood, gaussian_std, beta)
 
 
 @dataclass
@@ -107,6 +117,7 @@ def fit(
     monitor: str = "loss",
     corrupt: Callable | None = None,
     grad_clip_norm: float = 0.0,
+    on_epoch_start: Callable[[int], dict[str, float]] | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     nan_hint: str = "lower the learning rate",
 ) -> History:
@@ -126,6 +137,9 @@ def fit(
         monitored value is comparable across epochs.
     grad_clip_norm : float
         Clip the gradient's global L2 norm to this before each step; 0 turns it off.
+    on_epoch_start : callable, optional
+        ``on_epoch_start(epoch) -> {name: value}`` before each epoch (a KL schedule
+        sets β here); the values are logged as ``train/<name>``.
     on_epoch : callable, optional
         ``on_epoch(epoch, row)`` after each epoch, with the row's metric means.
     """
@@ -141,6 +155,7 @@ def fit(
     best_value, best_state, since_best = math.inf, None, 0
     n = len(x_train)
     for epoch in range(1, epochs + 1):
+        settings = on_epoch_start(epoch) if on_epoch_start is not None else {}
         model.train()
         order = torch.randperm(n, generator=generator, device=x_train.device)
         sums: dict[str, torch.Tensor] = {}
@@ -162,6 +177,7 @@ def fit(
 
         row = {"epoch": epoch}
         row.update({f"train/{k}": v for k, v in train_means.items()})
+        row.update({f"train/{k}": v for k, v in settings.items()})
         row.update({f"val/{k}": v for k, v in val_means.items()})
         history.rows.append(row)
         if on_epoch is not None:

@@ -208,3 +208,38 @@ def test_warn_mode_writes_the_outputs_and_keeps_the_run_for_replay(box, tmp_path
     assert steps == set(range(1, epochs + 1))
     replay = box.run(sys.executable, "-m", "latentlab.tracking", "replay")
     assert "replayed 1 pending run(s)" in replay.stdout
+
+
+def test_sigterm_ends_the_mlflow_run_killed_not_running(box):
+    from mlflow.tracking import MlflowClient
+
+    set_params(box.root / "params.yaml", {("train", "common", "epochs"): 5000,
+                                          ("train", "common", "patience"): 5000})
+    try:
+        proc = subprocess.Popen(TRAIN_VAE, cwd=box.root, env=box.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        client = MlflowClient(tracking_uri=f"sqlite:///{box.root / 'mlflow.db'}")
+        run = _wait_for_running_run(client, "train@vae", timeout=60)
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        set_params(box.root / "params.yaml", {("train", "common", "epochs"): 3})
+    assert proc.returncode == 128 + signal.SIGTERM
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: stopped by SIGTERM") and "KILLED" in line
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+
+
+def _wait_for_running_run(client, name: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        experiment = client.get_experiment_by_name("latentlab")
+        if experiment is not None:
+            runs = client.search_runs([experiment.experiment_id],
+                                      filter_string=f"attributes.run_name = '{name}' and "
+                                                    "attributes.status = 'RUNNING'")
+            if runs:
+                return runs[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no RUNNING run named {name} within {timeout} s")

@@ -54,3 +54,22 @@ def test_metric_known_answers():
     assert knn_accuracy(x, y, x, y, 1) == 1.0
     assert reconstruction_mse(np.zeros((2, 2)), np.full((2, 2), 0.5)) == 0.25
     assert reconstruction_mse(np.zeros((1, 1)), np.full((1, 1), 3.0)) == 1.0  # clipped to [0, 1]
+
+
+def test_pca_codes_do_not_depend_on_the_sign_convention_of_the_library(monkeypatch):
+    """Simulate a scikit-learn release that returns every component with the other sign."""
+    from sklearn.decomposition import PCA
+
+    x, _ = _blobs()
+    before, _ = fit_pca(x[:80], x[80:100], x[100:], n_components=4, whiten=False, seed=0)
+    original_fit = PCA.fit
+
+    def flipped_fit(self, *args, **kwargs):
+        out = original_fit(self, *args, **kwargs)
+        self.components_ = -self.components_
+        return out
+
+    monkeypatch.setattr(PCA, "fit", flipped_fit)
+    after, _ = fit_pca(x[:80], x[80:100], x[100:], n_components=4, whiten=False, seed=0)
+    for key in ("z_train", "z_test", "recon_test", "components"):
+        np.testing.assert_allclose(after[key], before[key], atol=1e-5)

@@ -128,3 +128,29 @@ def test_covariance_rows_hold_the_aggregate_posterior_moments():
     assert cov[("vae", 0, 1)] == pytest.approx(np.cov(mu.T, bias=True)[0, 1])
     assert cov[("ae", 1, 1)] == pytest.approx(9 * mu[:, 1].var())
     assert len(rows) == 2 * 4
+
+
+def test_collapse_is_flagged_for_an_encoder_that_returns_the_prior_and_not_for_a_healthy_one():
+    from latentlab.latent import collapse_diagnosis
+
+    prior = collapse_diagnosis(np.zeros((200, 6)), np.zeros((200, 6)), active_threshold=0.01,
+                               min_active_fraction=0.5)
+    assert prior["posterior_collapse"] and prior["active_units"] == 0
+    assert prior["low_kl_dims"] == 6 and prior["collapse_message"].startswith("posterior collapse")
+    rng = np.random.default_rng(8)
+    healthy = collapse_diagnosis(rng.standard_normal((200, 6)), np.full((200, 6), -2.0),
+                                 active_threshold=0.01, min_active_fraction=0.5)
+    assert not healthy["posterior_collapse"] and healthy["active_units"] == 6
+    assert healthy["collapse_message"].startswith("no posterior collapse: 6 of 6")
+
+
+def test_embedding_rows_are_a_seeded_subsample_in_index_order():
+    from latentlab.compare import embedding_rows
+
+    rng = np.random.default_rng(9)
+    z, y = rng.standard_normal((500, 4)), rng.integers(0, 10, 500)
+    rows = embedding_rows(z, y, max_points=100, seed=0)
+    assert len(rows) == 100 and rows == embedding_rows(z, y, max_points=100, seed=0)
+    index = [r[0] for r in rows]
+    assert index == sorted(index) and all(r[3] == y[r[0]] for r in rows)
+    assert len(embedding_rows(z, y, max_points=1000, seed=0)) == 500

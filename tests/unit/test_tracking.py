@@ -111,3 +111,12 @@ def test_fail_mode_stops_at_the_next_epoch_once_the_store_has_failed(store, monk
                 epochs_done = epoch
                 time.sleep(0.05)
     assert epochs_done < 999  # it did not wait for the end of training
+
+
+def test_a_long_param_is_truncated_with_a_warning_not_an_error(store, capsys):
+    with tracking.stage_run("report", {"report.note": "x" * 600}, {}):
+        pass
+    _, (r,) = _runs(tracking.tracking_uri())
+    assert len(r.data.params["report.note"]) == tracking.MAX_PARAM_LENGTH
+    assert r.data.params["report.note"].endswith("...")
+    assert "warning: param report.note is longer than MLflow's 500" in capsys.readouterr().err

@@ -80,3 +80,25 @@ def test_dae_trains_on_corrupted_inputs():
     _, clean, _, _ = _fit(epochs=3)
     assert noisy.rows[0]["train/recon"] != clean.rows[0]["train/recon"]
     assert all(math.isfinite(r["val/recon"]) for r in noisy.rows)
+
+
+def test_a_kl_schedule_sets_beta_each_epoch_and_it_is_logged():
+    from latentlab.kl_schedule import beta_at
+
+    seed_everything(0)
+    x = _data()
+    model = build_model("vae", x.shape[1], (16,), 2, "relu")
+    objective = vae_training_objective("bernoulli", 1.0, 1.0)
+
+    def schedule(epoch):
+        objective.beta = beta_at(epoch, schedule="linear", beta=1.0, warmup_epochs=4, cycles=1,
+                                 epochs=6)
+        return {"beta": objective.beta}
+
+    history = fit(model, x[:200], x[200:], objective, epochs=6, batch_size=64,
+                  learning_rate=1e-2, patience=100, seed=0, monitor="-elbo",
+                  on_epoch_start=schedule)
+    assert [r["train/beta"] for r in history.rows] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    for row in history.rows:  # the weighted loss follows beta; the ELBO never does
+        assert row["train/loss"] == pytest.approx(row["train/recon"] + row["train/beta"]
+                                                  * row["train/kl"], rel=1e-5)

@@ -126,14 +126,20 @@ def active_units_sentence(vae: Mapping[str, float], kl_per_dim: Mapping[str, np.
     text = (f"{active} of the VAE's {dim} latent dimensions are active "
             f"({pct(vae['active_fraction'])}; `active_units`, `active_fraction`: the variance "
             "over the test images of the "
-            "posterior mean, Cov_x(E_q[z_i]), exceeds `latent_stats.active_unit_threshold`; "
+            "posterior mean, Cov_x(E_q[z_i]), exceeds `train.vae.active_unit_threshold`; "
             f"Burda et al. 2016). The KL term per dimension (`kl_per_dim.csv`) sums to "
             f"{fmt(total)} nats, {agrees} `kl_nats` ({fmt(recorded)})")
     if not len(off):
-        return text + "; every dimension carries some of it."
-    return (text + f"; the active dimensions carry {fmt(float(on.sum()))} nats of it, the "
-            f"{len(off)} inactive ones at most {fmt(float(off.max()))} nats each: their "
-            "posteriors barely move from the prior whatever x is (posterior collapse).")
+        text += "; every dimension carries some of it."
+    else:
+        text += (f"; the active dimensions carry {fmt(float(on.sum()))} nats of it, the "
+                 f"{len(off)} inactive ones at most {fmt(float(off.max()))} nats each: their "
+                 "posteriors barely move from the prior whatever x is (posterior collapse).")
+    if "collapse_message" in vae:  # the flag of train.vae.collapse_min_active_fraction
+        verdict = "FLAGGED" if vae["posterior_collapse"] else "not flagged"
+        text += (f" Collapse check on the test split ({verdict}; `posterior_collapse`): "
+                 f"{vae['collapse_message']}.")
+    return text
 
 
 def mutual_information_sentence(vae: Mapping[str, float], n_test: int) -> str:
