@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="codes (.npz)")
     ap.add_argument("--metrics", required=True, help="metrics JSON")
     ap.add_argument("--timing", required=True, help="JSON with the wall seconds of the fit")
+    ap.add_argument("--link", required=True, help="link file (stage, params hash, data sha256) "
+                    "that traces these outputs to their MLflow run")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
     args = ap.parse_args(argv)
 
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
     stage = f"baseline@{args.method}"
     with tracking.track_stage(stage, p, f"baselines.{args.method}", data=args.data,
-                              params_file=args.params) as run:
+                              params_file=args.params, link=args.link) as run:
         from latentlab import baselines
 
         if args.method == "pca":

@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="each trained model's directory (model.pt, codes.npz)")
     ap.add_argument("--walks", required=True, help="decoded walks of every model (.npz)")
     ap.add_argument("--metrics", required=True, help="the VAE's log p(x) and gap (JSON)")
+    ap.add_argument("--link", required=True, help="link file (stage, params hash, data sha256) "
+                    "that traces these outputs to their MLflow run")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
     args = ap.parse_args(argv)
 
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     splits = io.read_npz(args.data, required=("x_test", "y_test"))
     model_dirs = dict(pair.split("=", 1) for pair in args.models)
     with tracking.track_stage("evaluate", p, "evaluate", data=args.data,
-                              params_file=args.params) as run:
+                              params_file=args.params, link=args.link) as run:
         import torch
 
         from latentlab import evaluate, train_model

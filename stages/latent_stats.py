@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dae-sweep-scores", required=True, help="the sweep's scores (JSON)")
     ap.add_argument("--dae-sweep-plot", required=True, help="the sweep's scores (CSV)")
     ap.add_argument("--embeddings-dir", required=True, help="one 2-D CSV per method")
+    ap.add_argument("--link", required=True, help="link file (stage, params hash, data sha256) "
+                    "that traces these outputs to their MLflow run")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
     args = ap.parse_args(argv)
 
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep = {level: io.read_npz(Path(args.dae_sweep_dir) / str(level) / "codes.npz",
                                 required=("z_train", "z_test", "recon_test")) for level in levels}
     with tracking.track_stage("latent_stats", p, "latent_stats", data=args.data,
-                              params_file=args.params) as run:
+                              params_file=args.params, link=args.link) as run:
         from latentlab import compare
 
         table = compare.compare_methods(

@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="scores per corruption level and the best level (JSON)")
     ap.add_argument("--dae-sweep-plot", required=True, type=Path,
                     help="scores per corruption level (CSV)")
+    ap.add_argument("--link", required=True, help="link file (stage, params hash, data sha256) "
+                    "that traces these outputs to their MLflow run")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE, type=Path)
     ap.add_argument("--out-dir", default=Path("reports"), type=Path)
     args = ap.parse_args(argv)
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         walks=args.walks, kl_per_dim=args.kl_per_dim, dae_sweep_scores=args.dae_sweep_scores,
         dae_sweep_plot=args.dae_sweep_plot)
     with tracking.track_stage("report", p, "report", data=args.data,
-                              params_file=args.params) as run:
+                              params_file=args.params, link=args.link) as run:
         build_report(load_inputs(paths), args.out_dir, p.n_examples)
         for name in ("report.html", "report.md"):
             run.log_artifact(args.out_dir / name, "report")

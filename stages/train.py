@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timing", required=True, help="JSON with the wall seconds of the fit")
     ap.add_argument("--sweep-level", type=float, help="train the DAE of the corruption sweep at "
                     "this level (dae_sweep.noise_type) instead of train.dae's")
+    ap.add_argument("--link", required=True, help="link file (stage, params hash, data sha256) "
+                    "that traces these outputs to their MLflow run")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
     args = ap.parse_args(argv)
 
@@ -28,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         stage = f"dae_sweep@{args.sweep_level}"
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
     with tracking.track_stage(stage, p, f"train.{args.model}", data=args.data,
-                              params_file=args.params) as run:
+                              params_file=args.params, link=args.link) as run:
         from latentlab import train_model  # torch loads while the tracking thread starts
 
         trained = train_model.train_and_encode(p, splits, on_epoch=run.log_epoch)

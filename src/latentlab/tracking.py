@@ -332,16 +332,47 @@ def standard_tags(stage: str, params_hash: str, data_checksum: str | None = None
     return tags
 
 
-def track_stage(stage: str, p: Any, prefix: str, *, data: str | Path,
-                params_file: str | Path) -> contextlib.AbstractContextManager[StageRun]:
-    """The MLflow run of a stage: its params flattened under ``prefix``, the standard tags,
-    and the ``tracking.on_failure`` policy of ``params_file``."""
+@contextlib.contextmanager
+def track_stage(stage: str, p: Any, prefix: str, *, data: str | Path, params_file: str | Path,
+                link: str | Path) -> Iterator[StageRun]:
+    """The MLflow run of a stage, and its link file.
+
+    The run gets the params flattened under ``prefix``, the standard tags and
+    the ``tracking.on_failure`` policy of ``params_file``. When the stage
+    succeeds, ``link`` (a DVC output) records the stage name, params hash and
+    data checksum: no run id, so it is deterministic, yet a result that DVC
+    restores from its run-cache (which makes no new MLflow run) can be traced to
+    the run that produced it by those tags (see :func:`find_runs`).
+    """
     from latentlab import params
-    from latentlab.io import sha256_file
+    from latentlab.io import atomic_write_json, sha256_file
 
     tags = standard_tags(stage, params.params_hash(p), sha256_file(data))
     on_failure = params.load("tracking", params_file).on_failure
-    return stage_run(stage, params.as_flat_dict(p, prefix), tags, on_failure)
+    with stage_run(stage, params.as_flat_dict(p, prefix), tags, on_failure) as run:
+        yield run
+        atomic_write_json(link, {"stage": stage,
+                                 "params_hash": tags["latentlab.params_hash"],
+                                 "data_sha256": tags["latentlab.data_sha256"],
+                                 "mlflow_filter": (
+                                     f"tags.`latentlab.params_hash` = "
+                                     f"'{tags['latentlab.params_hash']}' and "
+                                     f"tags.`latentlab.data_sha256` = "
+                                     f"'{tags['latentlab.data_sha256']}'")})
+
+
+def find_runs(link_file: str | Path) -> list:
+    """The MLflow runs that produced the outputs a link file stands beside, newest first."""
+    import json
+
+    link = json.loads(Path(link_file).read_text())
+    client = _client()
+    experiment = client.get_experiment_by_name(os.environ.get(EXPERIMENT_ENV,
+                                                              DEFAULT_EXPERIMENT))
+    if experiment is None:
+        return []
+    return client.search_runs([experiment.experiment_id], filter_string=link["mlflow_filter"],
+                              order_by=["attributes.start_time DESC"])
 
 
 @contextlib.contextmanager

@@ -31,8 +31,10 @@ TINY = {
 }
 TRAIN_VAE = ["python", "stages/train.py", "--model", "vae", "--data", "data/processed/splits.npz",
              "--out-dir", "outputs/train/vae", "--metrics", "metrics/train/vae.json",
-             "--history", "plots/train/vae.csv", "--timing", "metrics/fit_seconds/vae.json"]
+             "--history", "plots/train/vae.csv", "--timing", "metrics/fit_seconds/vae.json",
+             "--link", "outputs/train/vae/link.json"]
 VAE_OUTPUTS = ["outputs/train/vae/model.pt", "outputs/train/vae/codes.npz",
+               "outputs/train/vae/link.json",
                "metrics/train/vae.json", "plots/train/vae.csv"]
 
 

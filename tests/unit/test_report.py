@@ -496,7 +496,8 @@ def _stage_argv(paths: ReportPaths, out_dir: Path) -> list[str]:
             "--kl-per-dim", str(paths.kl_per_dim),
             "--dae-sweep-scores", str(paths.dae_sweep_scores),
             "--dae-sweep-plot", str(paths.dae_sweep_plot),
-            "--params", str(paths.params), "--out-dir", str(out_dir)]
+            "--params", str(paths.params), "--out-dir", str(out_dir),
+            "--link", str(out_dir / "link.json")]
 
 
 def test_stage_renders_and_reports_errors(tmp_path, capsys, monkeypatch):

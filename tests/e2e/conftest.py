@@ -1,0 +1,68 @@
+"""The end-to-end fixture shared by the e2e modules: one real pipeline story in a sandbox.
+
+Running the pipeline is the expensive part (a couple of minutes on two cores),
+so one session fixture runs every step once and records what each did; the
+modules assert on the record.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from latentlab.sandbox import Sandbox, set_params
+
+TRACKED_STAGES = {"train@ae", "train@dae", "train@vae", "dae_sweep@0.0", "dae_sweep@0.5",
+                  "baseline@pca", "baseline@tsne", "evaluate", "latent_stats", "report"}
+ALL_STAGES = TRACKED_STAGES | {"download", "preprocess"}
+TINY = {
+    ("train", "common", "epochs"): 6,
+    ("train", "common", "patience"): 6,
+    ("train", "common", "hidden_sizes"): [32],
+    ("baselines", "tsne", "max_iter"): 250,
+    ("baselines", "tsne", "perplexity"): 15.0,
+    ("dae_sweep", "levels"): [0.0, 0.5],
+    ("evaluate", "iwae_samples"): 50,
+}
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory, repo_root):
+    ws = Sandbox(repo_root, tmp_path_factory.mktemp("e2e") / "latentlab")
+    set_params(ws.root / "params.yaml", TINY)
+    ws.commit("tiny params")
+    repro = lambda *args: ws.repro(*args)[0]  # noqa: E731  (stages that ran)
+    steps = {"first": repro()}
+    steps["vae_metrics_first"] = (ws.root / "metrics/train/vae.json").read_bytes()
+    steps["status_clean"] = ask_rerun_status(ws)
+    steps["noop"] = repro()
+    set_params(ws.root / "params.yaml", {("train", "vae", "beta"): 0.5})
+    steps["status_beta"] = ask_rerun_status(ws)
+    steps["after_beta"] = repro()
+    steps["vae_metrics_after_beta"] = (ws.root / "metrics/train/vae.json").read_bytes()
+    steps["status_after_beta"] = ask_rerun_status(ws)
+    set_params(ws.root / "params.yaml", {("baselines", "tsne", "perplexity"): 12.0})
+    steps["after_perplexity"] = repro()
+    with open(ws.root / "src/latentlab/baselines.py", "a") as code:
+        code.write("# an edit that changes no behaviour\n")
+    steps["status_code"] = ask_rerun_status(ws)
+    steps["after_code"] = repro()
+    steps["forced_ae_before"] = (ws.root / "metrics/train/ae.json").read_bytes()
+    steps["forced_ae"] = repro("--force", "--single-item", "train@ae")
+    steps["forced_ae_after"] = (ws.root / "metrics/train/ae.json").read_bytes()
+    steps["settle"] = repro()  # the forced rerun's new fit seconds reach latent_stats and report
+    ws.steps = steps
+    ws.tracked_stages, ws.all_stages = TRACKED_STAGES, ALL_STAGES
+    ws.json = lambda rel: json.loads((ws.root / rel).read_text())
+    return ws
+
+
+def ask_rerun_status(box: Sandbox) -> dict:
+    """`python -m latentlab.rerun_status` (text and --json) in the sandbox; both must exit 0."""
+    command = (sys.executable, "-m", "latentlab.rerun_status")
+    text, as_json = box.run(*command, check=False), box.run(*command, "--json", check=False)
+    assert (text.returncode, as_json.returncode) == (0, 0), text.stderr + as_json.stderr
+    return {"text": text.stdout.strip(), "lines": text.stdout.strip().splitlines(),
+            "json": json.loads(as_json.stdout)}
