@@ -217,11 +217,14 @@ def test_sigterm_ends_the_mlflow_run_killed_not_running(box):
 
     set_params(box.root / "params.yaml", {("train", "common", "epochs"): 5000,
                                           ("train", "common", "patience"): 5000})
+    client = MlflowClient(tracking_uri=f"sqlite:///{box.root / 'mlflow.db'}")
+    # The SIGKILL test above leaves its run RUNNING for ever (SIGKILL cannot be
+    # caught): only a run this process creates counts.
+    earlier = _run_ids(client, "train@vae")
     try:
         proc = subprocess.Popen(TRAIN_VAE, cwd=box.root, env=box.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        client = MlflowClient(tracking_uri=f"sqlite:///{box.root / 'mlflow.db'}")
-        run = _wait_for_running_run(client, "train@vae", timeout=60)
+        run = _wait_for_running_run(client, "train@vae", timeout=60, ignore=earlier)
         time.sleep(1)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -233,7 +236,17 @@ def test_sigterm_ends_the_mlflow_run_killed_not_running(box):
     assert client.get_run(run.info.run_id).info.status == "KILLED"
 
 
-def _wait_for_running_run(client, name: str, timeout: float):
+def _run_ids(client, name: str) -> set[str]:
+    experiment = client.get_experiment_by_name("latentlab")
+    if experiment is None:
+        return set()
+    runs = client.search_runs([experiment.experiment_id],
+                              filter_string=f"attributes.run_name = '{name}'")
+    return {run.info.run_id for run in runs}
+
+
+def _wait_for_running_run(client, name: str, timeout: float, ignore: set[str]):
+    """The first RUNNING run called ``name`` whose id is not in ``ignore``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         experiment = client.get_experiment_by_name("latentlab")
@@ -241,7 +254,8 @@ def _wait_for_running_run(client, name: str, timeout: float):
             runs = client.search_runs([experiment.experiment_id],
                                       filter_string=f"attributes.run_name = '{name}' and "
                                                     "attributes.status = 'RUNNING'")
-            if runs:
-                return runs[0]
+            fresh = [run for run in runs if run.info.run_id not in ignore]
+            if fresh:
+                return fresh[0]
         time.sleep(0.2)
     raise AssertionError(f"no RUNNING run named {name} within {timeout} s")
