@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     p = params.load(f"baselines.{args.method}", args.params)
-    splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
+    splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test", "y_train", "y_test"))
     stage = f"baseline@{args.method}"
     with tracking.track_stage(stage, p, f"baselines.{args.method}", data=args.data,
                               params_file=args.params, link=args.link) as run:
@@ -33,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
                                                    p.seed)
             metrics = baselines.pca_metrics(codes)
         else:
-            result, fit_seconds = baselines.embed_tsne(splits["x_train"], splits["x_test"],
-                                                       **vars(p))
-            codes = {k: result.pop(k) for k in ("z_train", "z_test")}
+            result, fit_seconds = baselines.embed_tsne(
+                splits["x_train"], splits["x_test"], y_train=splits["y_train"],
+                y_test=splits["y_test"], **vars(p))
+            codes = {k: result.pop(k) for k in ("z_train", "z_test", "index_train", "index_test")}
             metrics = {**result, "embedded": "train+test jointly"}
         io.atomic_write_npz(args.out, **codes)
         io.atomic_write_json(args.metrics, metrics)

@@ -8,7 +8,7 @@ from pathlib import Path
 from latentlab import io, params, tracking
 from latentlab.cli import run_stage
 
-CODE_KEYS = ("z_train", "z_test", "recon_test", "logvar_test")
+CODE_KEYS = ("z_train", "z_test", "recon_test", "logvar_test", "index_train", "index_test")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                                           seed=p.seed)
         io.atomic_write_json(args.dae_sweep_scores, scores)
         columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"]
+        columns = [c for c in columns if c in scores[str(levels[0])]]  # no labels: no accuracies
         io.atomic_write_csv(args.dae_sweep_plot, columns,
                             [[row[c] for c in columns] for key, row in scores.items()
                              if key != "best"])
@@ -74,17 +75,18 @@ def main(argv: list[str] | None = None) -> int:
             io.atomic_write_csv(Path(args.embeddings_dir) / f"{method}.csv",
                                 ["index", "x", "y", "label"],
                                 compare.embedding_rows(arrays["z_test"], splits["y_test"],
-                                                       p.plot_points, p.seed))
+                                                       p.plot_points, p.seed,
+                                                       arrays.get("index_test")))
         run.log_metrics({f"{m}/{k}": v for m, row in table.items() for k, v in row.items()})
         run.log_metrics({f"dae_sweep/{key}/{k}": v for key, row in scores.items()
                          for k, v in row.items()})
         run.log_artifact(args.metrics)
     for method, row in table.items():
-        print(f"latent_stats: {method:5s} knn {row['knn_accuracy']:.3f} "
-              f"trust {row['trustworthiness']:.3f} KL(fit||N(0,I)) "
-              f"{row['latent_kl_to_prior_nats']:.3g} nats")
+        knn = f"knn {row['knn_accuracy']:.3f} " if "knn_accuracy" in row else "(no labels) "
+        print(f"latent_stats: {method:5s} {knn}trust {row['trustworthiness']:.3f} "
+              f"KL(fit||N(0,I)) {row['latent_kl_to_prior_nats']:.3g} nats")
     print(f"latent_stats: dae sweep best level by recon MSE {scores['best']['by_recon_mse']}, "
-          f"by probe accuracy {scores['best']['by_probe_accuracy']}")
+          f"by probe accuracy {scores['best'].get('by_probe_accuracy', 'n/a (no labels)')}")
     vae = table["vae"]
     print(f"latent_stats: {vae['collapse_message']}")
     print(f"latent_stats: vae   log p(x) {vae['test_log_px_nats']:.4g} nats, ELBO "

@@ -1,4 +1,4 @@
-"""Stage `preprocess`: scale pixels to [0, 1] and split train / val / test, stratified."""
+"""Stage `preprocess`: scale to [0, 1], split (stratified), subsample, binarise."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from latentlab import io, params
 from latentlab.cli import run_stage
-from latentlab.data.preprocess import SPLITS, describe_splits, scale_to_unit, stratified_split
+from latentlab.data import preprocess as prep
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,14 +23,31 @@ def main(argv: list[str] | None = None) -> int:
     p = params.load("preprocess", args.params)
     raw = io.read_npz(args.raw, required=("images", "labels"))
     source = io.read_json(args.raw_meta)
-    x = scale_to_unit(raw["images"], source["pixel_max"])
-    index = stratified_split(raw["labels"], p.val_fraction, p.test_fraction, p.seed)
-    arrays = {"image_shape": np.asarray(raw["images"].shape[1:], dtype=np.int64)}
-    for split in SPLITS:
-        arrays[f"x_{split}"], arrays[f"y_{split}"] = x[index[split]], raw["labels"][index[split]]
+    labels = raw["labels"]
+    if "is_test" in raw:  # an official test split: kept as the test set
+        index = prep.official_split(labels, raw["is_test"], p.val_fraction, p.seed)
+    else:
+        index = prep.stratified_split(labels, p.val_fraction, p.test_fraction, p.seed)
+    index = prep.cap_splits(index, labels, {"train": p.max_train, "val": p.max_val,
+                                            "test": p.max_test}, p.seed)
+    x = prep.scale_to_unit(raw["images"], source["pixel_max"])
+    arrays = prep.binarize_splits({s: x[index[s]] for s in prep.SPLITS}, p.binarize,
+                                  p.binarize_threshold, p.seed)
+    arrays["image_shape"] = np.asarray(raw["images"].shape[1:], dtype=np.int64)
+    arrays["binarize"] = np.asarray(p.binarize)
+    arrays["has_labels"] = np.asarray(bool(source.get("has_labels", True)))
+    for split in prep.SPLITS:
+        arrays[f"y_{split}"] = labels[index[split]]
+    extra = {"binarize": p.binarize, "has_labels": bool(arrays["has_labels"]),
+             "test_split": "official" if "is_test" in raw else "stratified",
+             "caps": {"train": p.max_train, "val": p.max_val, "test": p.max_test}}
+    if p.binarize == "static":
+        extra["binarize_threshold"] = p.binarize_threshold
     io.atomic_write_npz(args.out, **arrays)
-    io.atomic_write_json(args.meta, describe_splits(arrays, io.sha256_arrays(arrays)))
-    print("preprocess: " + ", ".join(f"{s} {len(index[s])}" for s in SPLITS))
+    io.atomic_write_json(args.meta, prep.describe_splits(arrays, io.sha256_arrays(arrays),
+                                                         **extra))
+    print("preprocess: " + ", ".join(f"{s} {len(index[s])}" for s in prep.SPLITS)
+          + f"; binarize {p.binarize}; test split {extra['test_split']}")
     return 0
 
 

@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--source", required=True, type=Path, help="data/raw/source.json")
     ap.add_argument("--data", required=True, type=Path, help="the preprocess stage's splits (.npz)")
+    ap.add_argument("--meta", type=Path, default=None,
+                    help="the preprocess stage's record (data/processed/meta.json): "
+                         "binarisation, test split, caps")
     ap.add_argument("--codes", required=True, nargs="+", type=method_path, metavar="METHOD=PATH",
                     help="codes.npz of each of pca, tsne, ae, dae, vae")
     ap.add_argument("--train-metrics", required=True, nargs="+", type=method_path,
@@ -48,13 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         fit_seconds=args.fit_seconds, moments=args.moments,
         embeddings_dir=args.embeddings_dir, params=args.params, evaluate=args.evaluate_metrics,
         walks=args.walks, kl_per_dim=args.kl_per_dim, dae_sweep_scores=args.dae_sweep_scores,
-        dae_sweep_plot=args.dae_sweep_plot)
+        dae_sweep_plot=args.dae_sweep_plot, meta=args.meta)
     with tracking.track_stage("report", p, "report", data=args.data,
                               params_file=args.params, link=args.link) as run:
         build_report(load_inputs(paths), args.out_dir, p.n_examples)
-        for name in ("report.html", "report.md"):
-            run.log_artifact(args.out_dir / name, "report")
-        run.log_artifacts(args.out_dir / "figures", "report/figures")
+        for to_parent in (False, True):  # the parent run carries the pipeline's report too
+            for name in ("report.html", "report.md"):
+                run.log_artifact(args.out_dir / name, "report", to_parent=to_parent)
+            run.log_artifacts(args.out_dir / "figures", "report/figures", to_parent=to_parent)
+        run.log_comparison(args.latent_stats)
     print(f"report: wrote {args.out_dir / 'report.html'} and {args.out_dir / 'report.md'}")
     return 0
 

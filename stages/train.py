@@ -32,8 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     with tracking.track_stage(stage, p, f"train.{args.model}", data=args.data,
                               params_file=args.params, link=args.link) as run:
         from latentlab import train_model  # torch loads while the tracking thread starts
+        from latentlab.progress import EpochProgress
 
-        trained = train_model.train_and_encode(p, splits, on_epoch=run.log_epoch)
+        progress = EpochProgress(stage, p.epochs)
+
+        def on_epoch(epoch: int, row: dict[str, float]) -> None:
+            run.log_epoch(epoch, row)
+            progress(epoch, row)
+
+        try:
+            trained = train_model.train_and_encode(p, splits, on_epoch=on_epoch)
+        finally:
+            progress.close()
         train_model.save_model(f"{args.out_dir}/model.pt", trained)
         io.atomic_write_npz(f"{args.out_dir}/codes.npz", **trained.arrays)
         io.atomic_write_json(args.metrics, trained.metrics)
@@ -43,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                         step=trained.metrics["best_epoch"])
         run.log_artifact(args.history)
         run.log_artifact(args.metrics)
+        if args.model == "vae" and args.sweep_level is None:  # mlflow.pyfunc embeds images
+            run.log_encoder(trained.model)
     if "collapse_message" in trained.metrics["val"]:
         print(f"{stage}: {trained.metrics['val']['collapse_message']}")
     test = trained.metrics["test"]

@@ -60,20 +60,56 @@ def fit_pca(x_train, x_val, x_test, n_components: int, whiten: bool,
     return codes, fit_seconds
 
 
-def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exaggeration: float,
-               init: str, learning_rate, seed: int) -> tuple[dict, float]:
-    """Embed train and test jointly in 2-D with scikit-learn's Barnes-Hut t-SNE.
+def tsne_subsample(y_train: np.ndarray, y_test: np.ndarray, max_points: int,
+                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of train and of test that t-SNE embeds: all, or a seeded stratified subsample.
 
-    t-SNE learns no mapping that could place new points, so the test points are
-    embedded together with the training points (the report says so).
+    Above ``max_points`` points in all, each split keeps its share of
+    ``max_points`` (rounded, test at least one row), stratified by label with
+    :func:`latentlab.data.preprocess.stratified_subsample`.
 
     Returns
     -------
-    dict with ``z_train`` (n_train, 2), ``z_test`` (n_test, 2), ``kl_divergence``
-    (the final objective, nats) and ``n_iter``; and the fit's wall seconds.
+    index_train, index_test : sorted int64 rows of each split
+    """
+    from latentlab.data.preprocess import stratified_subsample
+
+    n_train, n_test = len(y_train), len(y_test)
+    if n_train + n_test <= max_points:
+        return np.arange(n_train), np.arange(n_test)
+    k_test = max(1, int(round(max_points * n_test / (n_train + n_test))))
+    k_train = max_points - k_test
+    return (stratified_subsample(y_train, k_train, seed).astype(np.int64),
+            stratified_subsample(y_test, k_test, seed + 1).astype(np.int64))
+
+
+def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exaggeration: float,
+               init: str, learning_rate, seed: int, max_points: int | None = None,
+               y_train=None, y_test=None) -> tuple[dict, float]:
+    """Embed train and test jointly in 2-D with scikit-learn's Barnes-Hut t-SNE.
+
+    t-SNE learns no mapping that could place new points, so the test points are
+    embedded together with the training points (the report says so). With more
+    than ``max_points`` points it embeds a seeded subsample stratified by
+    ``y_train`` / ``y_test`` (:func:`tsne_subsample`); ``index_train`` and
+    ``index_test`` say which rows.
+
+    Returns
+    -------
+    dict with ``z_train`` (k_train, 2), ``z_test`` (k_test, 2), ``index_train``,
+    ``index_test`` (the rows of each split embedded), ``kl_divergence`` (the
+    final objective, nats), ``n_iter``, ``perplexity``, and the subsample's
+    ``n_points_embedded``, ``n_points_available``, ``subsampled``,
+    ``max_points``; and the fit's wall seconds.
     """
     from sklearn.manifold import TSNE
 
+    n_available = len(x_train) + len(x_test)
+    cap = n_available if max_points is None else max_points
+    y_train = np.zeros(len(x_train), np.int64) if y_train is None else y_train
+    y_test = np.zeros(len(x_test), np.int64) if y_test is None else y_test
+    index_train, index_test = tsne_subsample(y_train, y_test, cap, seed)
+    x_train, x_test = x_train[index_train], x_test[index_test]
     x = np.concatenate([x_train, x_test])
     if perplexity >= len(x):
         raise ParamsError(f"baselines.tsne.perplexity: got {perplexity}, expected < {len(x)} "
@@ -85,7 +121,11 @@ def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exagg
     z = tsne.fit_transform(x).astype(np.float32)
     fit_seconds = time.perf_counter() - started
     return {"z_train": z[: len(x_train)], "z_test": z[len(x_train):],
-            "kl_divergence": float(tsne.kl_divergence_), "n_iter": int(tsne.n_iter_)}, fit_seconds
+            "index_train": index_train, "index_test": index_test,
+            "kl_divergence": float(tsne.kl_divergence_), "n_iter": int(tsne.n_iter_),
+            "perplexity": float(perplexity), "n_points_embedded": int(len(x)),
+            "n_points_available": int(n_available), "subsampled": bool(len(x) < n_available),
+            "max_points": int(cap)}, fit_seconds
 
 
 def pca_metrics(codes: dict) -> dict:

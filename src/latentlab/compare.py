@@ -23,6 +23,24 @@ from latentlab.latent import (
 from latentlab.metrics import knn_accuracy, probe_accuracy, reconstruction_mse, trustworthiness
 
 METHODS = ("pca", "tsne", "ae", "dae", "vae")
+LABEL_METRICS = ("knn_accuracy", "probe_accuracy")
+
+
+def has_labels(splits: dict) -> bool:
+    """False when the data set has no labels (``has_labels`` of the splits): skip label metrics."""
+    return bool(splits["has_labels"]) if "has_labels" in splits else True
+
+
+def aligned(splits: dict, arrays: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``y_train``, ``x_test``, ``y_test`` of the rows a method's codes cover.
+
+    t-SNE on a subsample records the rows it embedded (``index_train``,
+    ``index_test``); every other method covers whole splits.
+    """
+    if "index_test" not in arrays:
+        return splits["y_train"], splits["x_test"], splits["y_test"]
+    rows_train, rows_test = arrays["index_train"], arrays["index_test"]
+    return splits["y_train"][rows_train], splits["x_test"][rows_test], splits["y_test"][rows_test]
 
 
 def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_log_px: dict, *,
@@ -41,16 +59,22 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
     vae_log_px : the evaluate stage's importance-weighted ``log_px_nats`` and ``gap_nats``
     """
     table = {}
+    labelled = has_labels(splits)
     for method, arrays in codes.items():
-        row = {
-            "knn_accuracy": knn_accuracy(arrays["z_train"], splits["y_train"], arrays["z_test"],
-                                         splits["y_test"], knn_neighbors),
-            "probe_accuracy": probe_accuracy(arrays["z_train"], splits["y_train"],
-                                             arrays["z_test"], splits["y_test"], seed),
-            "trustworthiness": trustworthiness(splits["x_test"], arrays["z_test"],
+        y_train, x_test, y_test = aligned(splits, arrays)
+        row = {}
+        if labelled:  # without labels there is nothing to classify: the keys are left out
+            row["knn_accuracy"] = knn_accuracy(arrays["z_train"], y_train, arrays["z_test"],
+                                               y_test, knn_neighbors)
+            row["probe_accuracy"] = probe_accuracy(arrays["z_train"], y_train, arrays["z_test"],
+                                                   y_test, seed)
+        row.update({
+            "trustworthiness": trustworthiness(x_test, arrays["z_test"],
                                                trustworthiness_neighbors),
             **summarize_codes(arrays["z_test"], arrays.get("logvar_test")),
-        }
+        })
+        if "index_test" in arrays:
+            row["n_test_points"] = int(len(arrays["index_test"]))
         if "recon_test" in arrays:
             row["recon_mse"] = reconstruction_mse(splits["x_test"], arrays["recon_test"])
         if "recon_test" in arrays and method in ("ae", "dae", "vae"):  # sigmoid pixel means
@@ -112,17 +136,21 @@ def covariance_rows(codes: dict[str, dict]) -> list[list]:
 
 
 def embedding_rows(z_test: np.ndarray, y_test: np.ndarray, max_points: int,
-                   seed: int) -> list[list]:
+                   seed: int, index_test: np.ndarray | None = None) -> list[list]:
     """Rows ``[index, x, y, label]``: the test codes in 2-D, for scatter plots.
 
     At most ``max_points`` rows, a seeded subsample in index order (browsers
-    choke on 10 000-point Vega plots); ``index`` is the row in the test split.
+    choke on 10 000-point Vega plots); ``index`` is the row in the test split
+    (``index_test[i]`` when the codes cover only those rows, as t-SNE's
+    subsample does). ``label`` is -1 for a data set without labels.
     """
     xy = project_2d(z_test)
+    rows = np.arange(len(xy)) if index_test is None else np.asarray(index_test)
     keep = np.arange(len(xy))
     if len(keep) > max_points:
         keep = np.sort(np.random.default_rng(seed).choice(len(xy), max_points, replace=False))
-    return [[int(i), float(xy[i, 0]), float(xy[i, 1]), int(y_test[i])] for i in keep]
+    return [[int(rows[i]), float(xy[i, 0]), float(xy[i, 1]), int(y_test[rows[i]])]
+            for i in keep]
 
 
 def dae_sweep_scores(splits: dict, sweep_codes: dict[float, dict], *,
@@ -136,19 +164,24 @@ def dae_sweep_scores(splits: dict, sweep_codes: dict[float, dict], *,
     highest probe accuracy (the report compares them with the 25 % claim).
     """
     scores = {}
+    labelled = has_labels(splits)
     for level, arrays in sorted(sweep_codes.items()):
         scores[str(level)] = {
             "noise_level": level,
             "recon_mse": reconstruction_mse(splits["x_test"], arrays["recon_test"]),
-            "knn_accuracy": knn_accuracy(arrays["z_train"], splits["y_train"], arrays["z_test"],
-                                         splits["y_test"], knn_neighbors),
-            "probe_accuracy": probe_accuracy(arrays["z_train"], splits["y_train"],
-                                             arrays["z_test"], splits["y_test"], seed),
         }
-    rows = scores.values()
-    scores["best"] = {
-        "by_recon_mse": min(rows, key=lambda r: r["recon_mse"])["noise_level"],
-        "by_probe_accuracy": max(rows, key=lambda r: r["probe_accuracy"])["noise_level"],
-        "by_knn_accuracy": max(rows, key=lambda r: r["knn_accuracy"])["noise_level"],
-    }
+        if labelled:
+            scores[str(level)].update({
+                "knn_accuracy": knn_accuracy(arrays["z_train"], splits["y_train"],
+                                             arrays["z_test"], splits["y_test"], knn_neighbors),
+                "probe_accuracy": probe_accuracy(arrays["z_train"], splits["y_train"],
+                                                 arrays["z_test"], splits["y_test"], seed),
+            })
+    rows = list(scores.values())
+    scores["best"] = {"by_recon_mse": min(rows, key=lambda r: r["recon_mse"])["noise_level"]}
+    if labelled:
+        scores["best"]["by_probe_accuracy"] = max(
+            rows, key=lambda r: r["probe_accuracy"])["noise_level"]
+        scores["best"]["by_knn_accuracy"] = max(
+            rows, key=lambda r: r["knn_accuracy"])["noise_level"]
     return scores

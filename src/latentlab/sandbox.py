@@ -68,8 +68,10 @@ class Sandbox:
             raise AssertionError(f"{args} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def repro(self, *args: str) -> tuple[set[str], float]:
-        """Run `dvc repro`; return the stages that ran and the wall seconds."""
+    def repro(self, *args: str, wrapped: bool = False) -> tuple[set[str], float]:
+        """Run `dvc repro` (``wrapped``: as `make repro` does, under one parent MLflow run);
+        return the stages that ran and the wall seconds."""
         started = time.perf_counter()
-        out = self.run("dvc", "repro", *args).stdout
+        command = (sys.executable, "-m", "latentlab.pipeline_run") if wrapped else ("dvc",)
+        out = self.last_output = self.run(*command, "repro", *args).stdout
         return set(re.findall(r"Running stage '([^']+)'", out)), time.perf_counter() - started

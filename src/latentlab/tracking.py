@@ -136,6 +136,7 @@ class StageRun:
                  on_failure: str = "fail"):
         self.name, self.on_failure = name, on_failure
         self.run_id: str | None = None
+        self.parent = None  # a latentlab.parent_run.Parent, once the worker has resolved it
         self.error: BaseException | None = None
         self.record: dict[str, Any] = {"name": name, "params": params, "tags": tags,
                                        "events": []}
@@ -166,15 +167,33 @@ class StageRun:
         if texts:
             self._put("tags", texts)
 
-    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self._put("artifact", (str(Path(path).resolve()), artifact_path))
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None, *,
+                     to_parent: bool = False) -> None:
+        """Queue one file; ``to_parent`` logs it on the pipeline's parent run instead (if any)."""
+        kind = "parent_artifact" if to_parent else "artifact"
+        self._put(kind, (str(Path(path).resolve()), artifact_path))
 
-    def log_artifacts(self, directory: str | Path, artifact_path: str | None = None) -> None:
-        """Queue every file under ``directory``."""
-        self._put("artifacts", (str(Path(directory).resolve()), artifact_path))
+    def log_artifacts(self, directory: str | Path, artifact_path: str | None = None, *,
+                      to_parent: bool = False) -> None:
+        """Queue every file under ``directory`` (on the parent run with ``to_parent``)."""
+        kind = "parent_artifacts" if to_parent else "artifacts"
+        self._put(kind, (str(Path(directory).resolve()), artifact_path))
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self._put("tags", tags)
+
+    def log_comparison(self, table_path: str | Path) -> None:
+        """Queue the comparison table for the parent run (see :func:`parent_run.log_comparison`)."""
+        self._put("parent_comparison", str(Path(table_path).resolve()))
+
+    def log_encoder(self, model: Any) -> None:
+        """Queue the trained model's encoder as an MLflow PyTorch model (``encoder/``).
+
+        See :mod:`latentlab.model_export`. A run saved for replay keeps a note
+        instead: the model lives in the DVC output ``model.pt``.
+        """
+        self.record["events"].append(["note", "encoder model not kept for replay"])
+        self._queue.put(("encoder", model))
 
     def close(self, status: str) -> None:
         """Flush everything and end the run with ``status``.
@@ -208,10 +227,18 @@ class StageRun:
 
     # -- the worker ------------------------------------------------------------
     def _work(self, params: dict[str, Any], tags: dict[str, str]) -> None:
+        from latentlab import parent_run
+
         client = None
         try:
             client = _client()
-            self.run_id = _start_run(client, self.name, params, tags)
+            experiment_id = open_experiment(client, tracking_uri(),
+                                            os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
+            self.parent = parent_run.resolve(client, experiment_id, tags)
+            if self.parent is not None:
+                tags = {**tags, "mlflow.parentRunId": self.parent.run_id}
+                self.record["tags"] = tags  # a replayed run nests under the same parent
+            self.run_id = _start_run(client, self.name, params, tags, experiment_id)
         except BaseException as exc:  # noqa: BLE001 - reported by close()
             self.error = exc
         while True:
@@ -229,12 +256,19 @@ class StageRun:
                     if self.error is None:
                         try:
                             client.set_terminated(self.run_id, status=payload)
+                            if self.parent is not None and self.parent.ended_by_stages:
+                                client.set_terminated(self.parent.run_id, status=payload)
                         except BaseException as exc:  # noqa: BLE001
                             self.error = exc
                     return
+                target = self.run_id
+                if kind.startswith("parent_"):
+                    if self.parent is None:
+                        continue  # no parent run: the stage's own run already has the files
+                    kind, target = kind[len("parent_"):], self.parent.run_id
                 if self.error is None:
                     try:
-                        _send(client, self.run_id, kind, payload)
+                        _send(client, target, kind, payload)
                     except BaseException as exc:  # noqa: BLE001
                         self.error = exc
 
@@ -246,12 +280,14 @@ def _client():
     return MlflowClient(tracking_uri=tracking_uri())
 
 
-def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
+               experiment_id: str | None = None) -> str:
     """Create the run, log its params (truncated to MLflow's limit) and return its id."""
     from mlflow.entities import Param
 
-    experiment_id = open_experiment(client, tracking_uri(),
-                                    os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
+    if experiment_id is None:
+        experiment_id = open_experiment(client, tracking_uri(),
+                                        os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
     run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
     items = []
     for key, value in sorted(params.items()):
@@ -280,6 +316,14 @@ def _send(client, run_id: str, kind: str, payload: Any) -> None:
     elif kind == "tags":
         for key, value in payload.items():
             client.set_tag(run_id, key, value)
+    elif kind == "comparison":
+        from latentlab.parent_run import log_comparison
+
+        log_comparison(client, run_id, payload)
+    elif kind == "encoder":
+        from latentlab.model_export import log_embedder
+
+        log_embedder(client, run_id, payload)
 
 
 def save_pending(record: dict[str, Any]) -> Path:
@@ -304,6 +348,8 @@ def replay_pending() -> list[str]:
         record = json.loads(path.read_text())
         run_id = _start_run(client, record["name"], record["params"], record["tags"])
         for kind, payload in record["events"]:
+            if kind.startswith("parent_") or kind == "note":
+                continue  # the parent's copy, or what could not be kept
             if kind == "metrics":
                 payload = [tuple(item) for item in payload]
             _send(client, run_id, kind, payload)

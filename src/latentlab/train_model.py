@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from latentlab.data.binarize import DynamicBinarizer
 from latentlab.data.noise import make_corruption
 from latentlab.kl_schedule import beta_at
 from latentlab.latent import collapse_diagnosis
@@ -69,6 +70,9 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     ----------
     p : TrainParams
     splits : dict with ``x_train``, ``x_val``, ``x_test`` of shape (n, features) in [0, 1]
+        With ``p_train`` (``preprocess.binarize: dynamic``) each epoch trains on a
+        fresh Bernoulli sample of it instead of ``x_train``; ``binarize`` (the
+        preprocessing's mode) is recorded in the metrics.
     on_epoch : callable, optional
         Passed to :func:`latentlab.training.fit` (tracking hooks in here).
     """
@@ -79,6 +83,11 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     input_dim = tensors["train"].shape[1]
     model = build_model(p.model, input_dim, p.hidden_sizes, p.latent_dim, p.activation)
     objective, monitor = _objective_and_monitor(p)
+    binarize = str(splits["binarize"]) if "binarize" in splits else "none"
+    train_inputs = None
+    if "p_train" in splits:
+        p_train = torch.from_numpy(np.ascontiguousarray(splits["p_train"], dtype=np.float32))
+        train_inputs = DynamicBinarizer(p_train, p.seed + 3)
     corrupt = make_corruption(p.noise_type, p.noise_level) if p.model == "dae" else None
     hint = (f"lower train.{p.model}.learning_rate" + (" or beta" if p.model == "vae" else "")
             + ", or set train.common.grad_clip_norm (e.g. 1.0)")
@@ -97,7 +106,7 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
         epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
         patience=p.patience, seed=p.seed, monitor=monitor, corrupt=corrupt,
         grad_clip_norm=p.grad_clip_norm, on_epoch_start=on_epoch_start,
-        on_epoch=on_epoch, nan_hint=hint,
+        on_epoch=on_epoch, nan_hint=hint, train_inputs=train_inputs,
     )
     fit_seconds = time.perf_counter() - started
 
@@ -112,6 +121,9 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
         "epochs_run": len(history.rows),
         "stopped_early": history.stopped_early,
         "likelihood": p.likelihood,
+        "binarize": binarize,
+        # a Bernoulli pmf is a likelihood only on binary pixels; on grey levels it is a relaxation
+        "likelihood_is_relaxation": p.likelihood == "bernoulli" and binarize == "none",
     })
 
     arrays = encode_splits(model, tensors)

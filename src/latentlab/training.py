@@ -120,6 +120,7 @@ def fit(
     on_epoch_start: Callable[[int], dict[str, float]] | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     nan_hint: str = "lower the learning rate",
+    train_inputs: Callable[[int], torch.Tensor] | None = None,
 ) -> History:
     """Train with Adam and early stopping; leave the best weights in ``model``.
 
@@ -142,6 +143,10 @@ def fit(
         sets β here); the values are logged as ``train/<name>``.
     on_epoch : callable, optional
         ``on_epoch(epoch, row)`` after each epoch, with the row's metric means.
+    train_inputs : callable, optional
+        ``train_inputs(epoch) -> Tensor`` like ``x_train``: the training set of
+        that epoch (dynamic binarisation draws a fresh sample each epoch, see
+        :mod:`latentlab.data.binarize`); by default ``x_train`` every epoch.
     """
     generator = torch.Generator(device=x_train.device).manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
@@ -157,10 +162,11 @@ def fit(
     for epoch in range(1, epochs + 1):
         settings = on_epoch_start(epoch) if on_epoch_start is not None else {}
         model.train()
+        x_epoch = train_inputs(epoch) if train_inputs is not None else x_train
         order = torch.randperm(n, generator=generator, device=x_train.device)
         sums: dict[str, torch.Tensor] = {}
         for start in range(0, n, batch_size):
-            x = x_train[order[start:start + batch_size]]
+            x = x_epoch[order[start:start + batch_size]]
             x_in = corrupt(x, generator) if corrupt is not None else x
             loss, terms = objective(model, x_in, x)
             optimizer.zero_grad(set_to_none=True)

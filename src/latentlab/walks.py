@@ -16,10 +16,13 @@ from scipy.special import ndtri
 
 
 def pick_pair(labels: np.ndarray) -> tuple[int, int]:
-    """Indices of the first example and of the first example of another class."""
+    """Indices of the first example and of the first example of another class.
+
+    Without a second class (a data set without labels: all -1) the last example.
+    """
     first = 0
-    other = int(np.flatnonzero(labels != labels[first])[0])
-    return first, other
+    others = np.flatnonzero(labels != labels[first])
+    return first, int(others[0]) if len(others) else len(labels) - 1
 
 
 def interpolate(z_a: np.ndarray, z_b: np.ndarray, steps: int) -> np.ndarray:

@@ -8,6 +8,7 @@ modules assert on the record.
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -34,7 +35,7 @@ def pipeline(tmp_path_factory, repo_root):
     set_params(ws.root / "params.yaml", TINY)
     ws.commit("tiny params")
     repro = lambda *args: ws.repro(*args)[0]  # noqa: E731  (stages that ran)
-    steps = {"first": repro()}
+    steps = {"first": ws.repro(wrapped=True)[0]}  # as `make repro`: under a parent MLflow run
     steps["vae_metrics_first"] = (ws.root / "metrics/train/vae.json").read_bytes()
     steps["status_clean"] = ask_rerun_status(ws)
     steps["noop"] = repro()
@@ -53,10 +54,29 @@ def pipeline(tmp_path_factory, repo_root):
     steps["forced_ae"] = repro("--force", "--single-item", "train@ae")
     steps["forced_ae_after"] = (ws.root / "metrics/train/ae.json").read_bytes()
     steps["settle"] = repro()  # the forced rerun's new fit seconds reach latent_stats and report
+    # undo the t-SNE and code edits: DVC restores both baselines from its run-cache
+    steps["tsne_runs_before_undo"] = count_runs(ws, "baseline@tsne")
+    code = ws.root / "src/latentlab/baselines.py"
+    code.write_text(code.read_text().replace("# an edit that changes no behaviour\n", ""))
+    set_params(ws.root / "params.yaml", {("baselines", "tsne", "perplexity"): 15.0})
+    steps["undo_ran"] = repro()
+    steps["undo_restored"] = set(re.findall(r"Stage '([^']+)' is cached - skipping run",
+                                            ws.last_output))
+    steps["tsne_runs_after_undo"] = count_runs(ws, "baseline@tsne")
     ws.steps = steps
     ws.tracked_stages, ws.all_stages = TRACKED_STAGES, ALL_STAGES
     ws.json = lambda rel: json.loads((ws.root / rel).read_text())
     return ws
+
+
+def count_runs(box: Sandbox, name: str) -> int:
+    """How many MLflow runs named ``name`` the sandbox's store holds."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{box.root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("latentlab")
+    return len(client.search_runs([experiment.experiment_id],
+                                  filter_string=f"attributes.run_name = '{name}'"))
 
 
 def ask_rerun_status(box: Sandbox) -> dict:
@@ -66,3 +86,17 @@ def ask_rerun_status(box: Sandbox) -> dict:
     assert (text.returncode, as_json.returncode) == (0, 0), text.stderr + as_json.stderr
     return {"text": text.stdout.strip(), "lines": text.stdout.strip().splitlines(),
             "json": json.loads(as_json.stdout)}
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001
+    """Keep what shares a sandbox on one pytest-xdist worker (`--dist loadgroup`).
+
+    Every test that uses the session's ``pipeline`` story runs on the same
+    worker (so the story runs once); each other e2e module is a group of its
+    own (its module-scoped sandbox is built once). Unit tests spread freely.
+    """
+    for item in items:
+        if "pipeline" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("pipeline"))
+        elif item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

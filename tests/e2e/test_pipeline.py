@@ -94,6 +94,20 @@ def test_a_link_file_finds_the_mlflow_run_that_made_the_outputs(pipeline, monkey
     assert run.info.run_name == "train@vae" and run.data.params["train.vae.beta"] == "0.5"
 
 
+def test_a_stage_restored_from_the_run_cache_makes_no_run_yet_its_link_finds_the_original(
+        pipeline, monkeypatch):
+    from latentlab import tracking
+
+    assert {"baseline@pca", "baseline@tsne"} <= pipeline.steps["undo_restored"]
+    assert not {"baseline@pca", "baseline@tsne"} & pipeline.steps["undo_ran"]
+    assert pipeline.steps["tsne_runs_after_undo"] == pipeline.steps["tsne_runs_before_undo"]
+    monkeypatch.setenv("DVC_ROOT", str(pipeline.root))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (run,) = tracking.find_runs(pipeline.root / "outputs/baseline/tsne/link.json")
+    assert run.data.params["baselines.tsne.perplexity"] == "15.0"  # the first run's
+    assert "mlflow.parentRunId" in run.data.tags  # made by the wrapped first `dvc repro`
+
+
 def test_mlflow_holds_a_vae_run_with_one_kl_point_per_epoch(pipeline):
     from mlflow.tracking import MlflowClient
 

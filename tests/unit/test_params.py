@@ -60,7 +60,20 @@ BAD = [
     ("train.vae.betta", 1.0, "train.vae", "unknown key"),
     ("train.ae.beta", 1.0, "train.ae", "unknown key"),
     ("preprocess.val_fraction", 0.0, "preprocess", "(0.0, 1.0)"),
-    ("data.name", "imagenet", "data", "one of digits"),
+    ("data.name", "imagenet", "data", "one of digits, mnist, fashion_mnist, kmnist, custom"),
+    ("data.mirror", "ftp.example.org/mnist", "data", "null or a base URL (http://"),
+    ("data.local_dir", "", "data", "null or a non-empty path"),
+    ("data.custom", "my.npz", "data", "a mapping"),
+    ("data.custom.path", 3, "data", "null or a non-empty path"),
+    ("data.custom.x_key", "x", "data", "unknown key"),
+    ("preprocess.binarize", "dither", "preprocess", "'auto' (the data set's default) or one of "
+                                                    "none, static, dynamic"),
+    ("preprocess.binarize_threshold", 1.0, "preprocess", "(0.0, 1.0)"),
+    ("preprocess.max_train", -1, "preprocess", "integer >= 0"),
+    ("preprocess.max_test", 2.5, "preprocess", "integer >= 0"),
+    ("train.common.hidden_sizes", "wide", "train.ae", "'auto' (the data set's default) or"),
+    ("baselines.tsne.perplexity", "big", "baselines.tsne", "'auto' (the data set's default)"),
+    ("baselines.tsne.max_points", 5, "baselines.tsne", ">= 10"),
     ("baselines.tsne.perplexity", 0.5, "baselines.tsne", "[1.0, inf)"),
     ("baselines.tsne.max_iter", 100, "baselines.tsne", ">= 250"),
     ("latent_stats.knn_neighbors", 0, "latent_stats", ">= 1"),
@@ -99,3 +112,68 @@ def test_hash_and_flat_dict_are_stable(repo_root):
                                                                    repo_root / "params.yaml"))
     flat = params.as_flat_dict(p, "train.vae")
     assert flat["train.vae.beta"] == p.beta and "train.vae.noise_type" not in flat
+
+
+@pytest.mark.parametrize("name,hidden,perplexity,binarize", [
+    ("digits", (128, 64), 30.0, "none"),
+    ("mnist", (512, 256), 50.0, "dynamic"),
+    ("fashion_mnist", (512, 256), 50.0, "dynamic"),
+    ("kmnist", (512, 256), 50.0, "dynamic"),
+])
+def test_auto_takes_the_data_sets_default(tmp_path, raw, name, hidden, perplexity, binarize):
+    raw["data"]["name"] = name
+    raw["train"]["common"]["hidden_sizes"] = "auto"
+    raw["baselines"]["tsne"]["perplexity"] = "auto"
+    raw["preprocess"]["binarize"] = "auto"
+    path = _write(tmp_path, raw)
+    assert params.load("train.vae", path).hidden_sizes == hidden
+    assert params.load("baselines.tsne", path).perplexity == perplexity
+    assert params.load("preprocess", path).binarize == binarize
+
+
+def test_explicit_values_override_the_data_sets_defaults(tmp_path, raw):
+    raw["data"]["name"] = "mnist"
+    raw["train"]["common"]["hidden_sizes"] = [300]
+    raw["train"]["vae"]["hidden_sizes"] = [400, 20]
+    raw["baselines"]["tsne"]["perplexity"] = 12.5
+    raw["preprocess"]["binarize"] = "static"
+    path = _write(tmp_path, raw)
+    assert params.load("train.ae", path).hidden_sizes == (300,)
+    assert params.load("train.vae", path).hidden_sizes == (400, 20)
+    assert params.load("baselines.tsne", path).perplexity == 12.5
+    assert params.load("preprocess", path).binarize == "static"
+
+
+def test_the_repository_default_keeps_the_digits_pipeline_as_it_was(repo_root):
+    path = repo_root / "params.yaml"
+    assert params.load("data", path).name == "digits"
+    assert params.load("train.vae", path).hidden_sizes == (128, 64)
+    assert params.load("baselines.tsne", path).perplexity == 30.0
+    assert params.load("preprocess", path).binarize == "none"
+
+
+def test_custom_needs_a_path_and_mirror_excludes_local_dir(tmp_path, raw):
+    raw["data"]["name"] = "custom"
+    with pytest.raises(ParamsError, match=r"^data.custom.path: required when data.name is custom"):
+        params.load("data", _write(tmp_path, raw))
+    raw["data"]["custom"]["path"] = "mine.npz"
+    assert params.load("data", _write(tmp_path, raw)).custom.path == "mine.npz"
+    raw["data"].update(name="mnist", mirror="http://127.0.0.1:8000/", local_dir="/data/mnist")
+    with pytest.raises(ParamsError, match=r"^data.mirror and data.local_dir: both set"):
+        params.load("data", _write(tmp_path, raw))
+
+
+def test_a_registered_image_set_is_a_valid_name(tmp_path, raw):
+    from latentlab.data import sources
+
+    spec = sources.ImageSet(name="tiny", folder="Tiny", mirrors=(), resources=(("a", "0"),
+                            ("b", "0")), train=("a", "b"), test=("a", "b"), classes=())
+    sources.register_image_set(spec)
+    try:
+        raw["data"]["name"] = "tiny"
+        raw["train"]["common"]["hidden_sizes"] = "auto"
+        path = _write(tmp_path, raw)
+        assert params.load("data", path).name == "tiny"
+        assert params.load("train.ae", path).hidden_sizes == (512, 256)  # the MNIST defaults
+    finally:
+        sources.unregister_image_set("tiny")

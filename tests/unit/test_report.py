@@ -6,6 +6,7 @@ import base64
 import importlib.util
 import json
 import re
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from latentlab import io
 from latentlab.io import DataFileError
 from latentlab.cli import run_stage
-from latentlab.report import build, sections_info, sections_sweep, text
+from latentlab.report import build, sections_changes, sections_info, sections_sweep, text
 from latentlab.report.build import ReportPaths, build_report, fmt, load_inputs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ N_TRAIN, N_VAL, N_TEST, SHAPE, LATENT_DIM, N_EPOCHS, N_PRIOR = 60, 20, 30, (8, 8
 D = SHAPE[0] * SHAPE[1]
 N_EXAMPLES = 6
 N_STEPS, GRID_STEPS, IWAE_K = 5, 3, 50
-N_FIGURES = 11  # without a prior grid (no 2-D latent space)
+N_FIGURES = 13  # without a prior grid (no 2-D latent space)
 
 # A different method wins each ranked column, so a highlight on the wrong row is caught.
 STATS = {
@@ -63,8 +64,37 @@ VAE_INFO = {
 EVALUATE = {"iwae_samples": IWAE_K, "log_px_nats": -32.5, "elbo_k_nats": -32.9, "gap_nats": 0.4,
             "gap_min_nats": 0.01, "log_px_bits_per_dim": 0.7326}
 LEVELS = (0.0, 0.1, 0.25, 0.5, 0.75)
-PARAMS_YAML = ("seed: 0\ndae_sweep:\n  noise_type: masking\n  levels: [0.0, 0.1, 0.25, 0.5, 0.75]"
-               "\nreport:\n  n_examples: 6\n")
+PARAMS_YAML = """seed: 0
+train:
+  common:
+    hidden_sizes: [16]
+    latent_dim: 4
+    activation: relu
+    likelihood: bernoulli
+    gaussian_std: 0.1
+    epochs: 12
+    batch_size: 16
+    learning_rate: 0.001
+    patience: 5
+    n_prior_samples: 9
+    num_threads: 1
+    grad_clip_norm: 0.0
+  ae: {}
+  dae: {noise_type: masking, noise_level: 0.25}
+  vae:
+    beta: 1.0
+    kl_schedule: constant
+    kl_warmup_epochs: 4
+    kl_cycles: 2
+    active_unit_threshold: 0.01
+    collapse_min_active_fraction: 0.5
+dae_sweep:
+  noise_type: masking
+  levels: [0.0, 0.1, 0.25, 0.5, 0.75]
+report:
+  n_examples: 6
+"""
+GIT = ("git", "-c", "user.name=test", "-c", "user.email=test@localhost")
 
 
 def sweep_scores(best_recon: float, best_repr: float) -> dict[float, dict]:
@@ -83,20 +113,23 @@ SWEEP = sweep_scores(0.1, 0.5)  # 0.1 reconstructs best; 0.5 gives the best code
 # --------------------------------------------------------------------------
 
 
-def _curve_rows(model: str, rng: np.random.Generator) -> tuple[list[str], list[list]]:
+def _curve_rows(model: str, rng: np.random.Generator,
+                beta: np.ndarray | None = None) -> tuple[list[str], list[list]]:
     epoch = np.arange(1, N_EPOCHS + 1)
+    beta = np.ones(N_EPOCHS) if beta is None else beta
     recon = 40.0 / np.sqrt(epoch) + 10.0
     if model != "vae":
         return (["epoch", "train_loss", "train_recon", "val_loss", "val_recon"],
                 [[int(e), r, r, r + 1.0, r + 1.0] for e, r in zip(epoch, recon)])
     kl = 2.0 + np.log(epoch)
-    header = ["epoch", "train_loss", "train_recon", "train_kl", "train_elbo",
+    header = ["epoch", "train_loss", "train_recon", "train_kl", "train_elbo", "train_beta",
               "val_loss", "val_recon", "val_kl", "val_elbo"]
-    return header, [[int(e), r + k, r, k, -(r + k), r + k + 1.0, r + 1.0, k, -(r + k + 1.0)]
-                    for e, r, k in zip(epoch, recon, kl)]
+    return header, [[int(e), r + b * k, r, k, -(r + k), float(b), r + k + 1.0, r + 1.0, k,
+                     -(r + k + 1.0)] for e, r, k, b in zip(epoch, recon, kl, beta)]
 
 
-def _write_codes(root: Path, rng: np.random.Generator) -> None:
+def _write_codes(root: Path, rng: np.random.Generator,
+                 tsne_rows: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     def z(n: int) -> np.ndarray:
         return rng.normal(size=(n, LATENT_DIM)).astype(np.float32)
 
@@ -112,24 +145,49 @@ def _write_codes(root: Path, rng: np.random.Generator) -> None:
     io.atomic_write_npz(root / "outputs/baseline/pca/codes.npz", z_train=z(N_TRAIN), z_val=z(N_VAL),
                         z_test=z(N_TEST), recon_test=images(N_TEST) * 1.1 - 0.05,
                         explained_variance_ratio=np.array([0.3, 0.2, 0.1, 0.05]))
-    io.atomic_write_npz(root / "outputs/baseline/tsne/codes.npz",
-                        z_train=rng.normal(size=(N_TRAIN, 2)) * 20,
-                        z_test=rng.normal(size=(N_TEST, 2)) * 20)
+    if tsne_rows is None:
+        io.atomic_write_npz(root / "outputs/baseline/tsne/codes.npz",
+                            z_train=rng.normal(size=(N_TRAIN, 2)) * 20,
+                            z_test=rng.normal(size=(N_TEST, 2)) * 20)
+    else:  # t-SNE on a subsample: its codes cover only these rows of each split
+        rows_train, rows_test = tsne_rows
+        io.atomic_write_npz(root / "outputs/baseline/tsne/codes.npz",
+                            z_train=rng.normal(size=(len(rows_train), 2)) * 20,
+                            z_test=rng.normal(size=(len(rows_test), 2)) * 20,
+                            index_train=rows_train, index_test=rows_test)
 
 
-def _write_metrics(root: Path, stats: dict, likelihood: str, evaluate: dict) -> None:
+def _write_metrics(root: Path, stats: dict, likelihood: str, evaluate: dict,
+                   binarize: str | None = None,
+                   tsne_rows: tuple[np.ndarray, np.ndarray] | None = None,
+                   labelled: bool = True) -> None:
+    """``binarize`` None: train metrics as older runs wrote them (no binarize keys);
+    ``tsne_rows`` None: a t-SNE of every point, recorded as older runs did."""
     for model in MODELS:
         test = {"recon": 20.0 + MODELS.index(model), "bits_per_dim": 0.45}
         if model == "vae":
             test = {"recon": 25.0, "kl": 8.0, "elbo": -33.0, "bits_per_dim": 0.744}
+        extra = ({} if binarize is None else {
+            "binarize": binarize,
+            "likelihood_is_relaxation": likelihood == "bernoulli" and binarize == "none"})
         io.atomic_write_json(root / f"metrics/train/{model}.json", {
             "train": dict(test), "val": dict(test), "test": test, "best_epoch": 10,
-            "epochs_run": N_EPOCHS, "stopped_early": True, "likelihood": likelihood})
+            "epochs_run": N_EPOCHS, "stopped_early": True, "likelihood": likelihood, **extra})
     io.atomic_write_json(root / "metrics/baseline/pca.json",
                          {"explained_variance_ratio_sum": 0.65, "n_components": LATENT_DIM})
-    io.atomic_write_json(root / "metrics/baseline/tsne.json",
-                         {"kl_divergence": 0.91, "n_iter": 1000, "embedded": "train+test jointly"})
+    tsne = {"kl_divergence": 0.91, "n_iter": 1000, "embedded": "train+test jointly"}
+    if tsne_rows is not None:
+        embedded = sum(len(r) for r in tsne_rows)
+        tsne.update(perplexity=30.0, n_points_embedded=embedded,
+                    n_points_available=N_TRAIN + N_TEST, max_points=embedded,
+                    subsampled=embedded < N_TRAIN + N_TEST)
+    io.atomic_write_json(root / "metrics/baseline/tsne.json", tsne)
     table = {m: {**stats[m], "latent_dim": 2 if m == "tsne" else LATENT_DIM} for m in METHODS}
+    if not labelled:  # latent_stats leaves the label-based metrics out
+        table = {m: {k: v for k, v in row.items() if k not in ("knn_accuracy", "probe_accuracy")}
+                 for m, row in table.items()}
+    if tsne_rows is not None:
+        table["tsne"]["n_test_points"] = len(tsne_rows[1])
     for model, (ce, h, kl) in RECON_INFO.items():
         table[model].update(recon_cross_entropy_nats=ce, data_entropy_nats=h, recon_kl_nats=kl)
     table["vae"].update(test_recon_nats=25.0, test_kl_nats=8.0, test_elbo_nats=-33.0,
@@ -140,7 +198,11 @@ def _write_metrics(root: Path, stats: dict, likelihood: str, evaluate: dict) -> 
                          {"pca": 0.02, "tsne": 4.1, "ae": 2.0, "dae": 2.2, "vae": 2.5})
 
 
-def _write_plots(root: Path, rng: np.random.Generator, y_test: np.ndarray) -> None:
+def _write_plots(root: Path, rng: np.random.Generator, y_test: np.ndarray,
+                 tsne_rows: tuple[np.ndarray, np.ndarray] | None = None,
+                 plot_points: int | None = None) -> None:
+    """The embedding CSVs as latent_stats writes them: at most ``plot_points`` rows (a
+    seeded subsample, in index order), t-SNE's only from the test rows it embedded."""
     for model in MODELS:
         io.atomic_write_csv(root / f"plots/train/{model}.csv", *_curve_rows(model, rng))
     rows = [[m, d, float(rng.normal()), float(rng.uniform(0.1, 5.0))]
@@ -149,15 +211,19 @@ def _write_plots(root: Path, rng: np.random.Generator, y_test: np.ndarray) -> No
                         rows)
     for m in METHODS:
         xy = rng.normal(size=(N_TEST, 2))
+        rows = np.arange(N_TEST) if m != "tsne" or tsne_rows is None else tsne_rows[1]
+        if plot_points is not None and len(rows) > plot_points:
+            keep = np.random.default_rng(1).choice(len(rows), plot_points, replace=False)
+            rows = rows[np.sort(keep)]
         io.atomic_write_csv(root / f"plots/embeddings/{m}.csv", ["index", "x", "y", "label"],
-                            [[i, float(a), float(b), int(y)] for i, ((a, b), y)
-                             in enumerate(zip(xy, y_test))])
+                            [[int(i), float(xy[i, 0]), float(xy[i, 1]), int(y_test[i])]
+                             for i in rows])
     io.atomic_write_csv(root / "plots/latent_stats/kl_per_dim.csv",
                         ["dim", "kl_nats", "code_variance", "active"], KL_PER_DIM)
 
 
 def _write_evaluation(root: Path, rng: np.random.Generator, sweep: dict[float, dict],
-                      grid_models: tuple[str, ...]) -> None:
+                      grid_models: tuple[str, ...], labelled: bool = True) -> None:
     """walks.npz, and the DAE sweep's scores (JSON) and plot (CSV), as the stages write them."""
     walks = {f"interpolation_{m}": rng.uniform(size=(N_STEPS, D)).astype(np.float32)
              for m in MODELS}
@@ -165,38 +231,66 @@ def _write_evaluation(root: Path, rng: np.random.Generator, sweep: dict[float, d
                   for m in grid_models})
     io.atomic_write_npz(root / "outputs/evaluate/walks.npz", pair=np.array([0, 1]), **walks)
     rows = [{"noise_level": level, **scores} for level, scores in sweep.items()]
+    best = {"by_recon_mse": min(rows, key=lambda r: r["recon_mse"])["noise_level"]}
+    if labelled:
+        best.update(by_knn_accuracy=max(rows, key=lambda r: r["knn_accuracy"])["noise_level"],
+                    by_probe_accuracy=max(rows, key=lambda r: r["probe_accuracy"])["noise_level"])
+    else:  # without labels the sweep is scored by recon MSE alone
+        rows = [{"noise_level": r["noise_level"], "recon_mse": r["recon_mse"]} for r in rows]
     io.atomic_write_json(root / "metrics/dae_sweep_scores.json", {
-        **{str(r["noise_level"]): r for r in rows},
-        "best": {"by_recon_mse": min(rows, key=lambda r: r["recon_mse"])["noise_level"],
-                 "by_knn_accuracy": max(rows, key=lambda r: r["knn_accuracy"])["noise_level"],
-                 "by_probe_accuracy": max(rows, key=lambda r: r["probe_accuracy"])["noise_level"]}})
-    columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"]
+        **{str(r["noise_level"]): r for r in rows}, "best": best})
+    columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"][:4 if labelled else 2]
     io.atomic_write_csv(root / "plots/latent_stats/dae_sweep.csv", columns,
                         [[r[c] for c in columns] for r in rows])
 
 
 def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
                  sweep: dict[float, dict] = SWEEP, evaluate: dict = EVALUATE,
-                 grid_models: tuple[str, ...] = ()) -> ReportPaths:
+                 grid_models: tuple[str, ...] = (), *, labelled: bool = True,
+                 binarize: str | None = None, tsne_keep: tuple[int, int] | None = None,
+                 plot_points: int | None = None) -> ReportPaths:
     """Write every input file under ``root`` at its dvc.yaml path; return the paths.
 
     ``grid_models`` get a decoded prior grid in walks.npz (as 2-D latent spaces do).
+    The defaults write the files as older runs did (no ``has_labels``, ``binarize``,
+    subsample keys, no meta.json). ``labelled`` False: a data set without labels;
+    ``binarize``: the preprocessing's mode, recorded in meta.json, the splits and the train
+    metrics; ``tsne_keep`` = (k_train, k_test): t-SNE on a subsample of that many rows per
+    split; ``plot_points``: embedding CSVs cut to that many rows.
     """
     rng = np.random.default_rng(0)
-    y = {s: np.arange(n, dtype=np.int64) % 10 for s, n in
-         (("train", N_TRAIN), ("val", N_VAL), ("test", N_TEST))}
-    io.atomic_write_json(root / "data/raw/source.json", {
-        "name": "digits", "origin": "sklearn.datasets.load_digits", "n_examples": 110,
-        "image_shape": list(SHAPE), "n_classes": 10, "pixel_max": 16.0, "sha256": "ab" * 32,
-        "sklearn_version": "1.9.1"})
-    io.atomic_write_npz(root / "data/processed/splits.npz",
-                        **{f"x_{s}": rng.uniform(size=(len(y[s]), D)).astype(np.float32)
-                           for s in y},
-                        **{f"y_{s}": y[s] for s in y}, image_shape=np.array(SHAPE, np.int64))
-    _write_codes(root, rng)
-    _write_metrics(root, stats, likelihood, evaluate)
-    _write_plots(root, rng, y["test"])
-    _write_evaluation(root, rng, sweep, grid_models)
+    y = {s: np.arange(n, dtype=np.int64) % 10 if labelled else np.full(n, -1, np.int64)
+         for s, n in (("train", N_TRAIN), ("val", N_VAL), ("test", N_TEST))}
+    source = {"name": "digits", "origin": "sklearn.datasets.load_digits", "n_examples": 110,
+              "image_shape": list(SHAPE), "n_classes": 10, "pixel_max": 16.0, "sha256": "ab" * 32,
+              "sklearn_version": "1.9.1"}
+    if not labelled:
+        source.update(name="custom", origin="custom my_images.npz", n_classes=0,
+                      has_labels=False, official_test_split=False)
+        source.pop("sklearn_version")
+    io.atomic_write_json(root / "data/raw/source.json", source)
+    x = {s: rng.uniform(size=(len(y[s]), D)).astype(np.float32) for s in y}
+    extra = {} if labelled else {"has_labels": np.asarray(False)}
+    if binarize is not None:
+        extra["binarize"] = np.asarray(binarize)
+        if binarize != "none":
+            x = {s: (v > 0.5).astype(np.float32) for s, v in x.items()}
+        meta = {"sha256": "cd" * 32, "n_features": D, "binarize": binarize,
+                "has_labels": labelled, "test_split": "stratified",
+                "caps": {"train": 0, "val": 0, "test": 0}}
+        if binarize == "static":
+            meta["binarize_threshold"] = 0.5
+        io.atomic_write_json(root / "data/processed/meta.json", meta)
+    io.atomic_write_npz(root / "data/processed/splits.npz", **{f"x_{s}": x[s] for s in y},
+                        **{f"y_{s}": y[s] for s in y}, image_shape=np.array(SHAPE, np.int64),
+                        **extra)
+    tsne_rows = (None if tsne_keep is None else
+                 (np.arange(0, N_TRAIN, N_TRAIN // tsne_keep[0])[:tsne_keep[0]],
+                  np.arange(0, N_TEST, N_TEST // tsne_keep[1])[:tsne_keep[1]]))
+    _write_codes(root, rng, tsne_rows)
+    _write_metrics(root, stats, likelihood, evaluate, binarize, tsne_rows, labelled)
+    _write_plots(root, rng, y["test"], tsne_rows, plot_points)
+    _write_evaluation(root, rng, sweep, grid_models, labelled)
     (root / "params.yaml").write_text(PARAMS_YAML)
     return ReportPaths(
         source=root / "data/raw/source.json", data=root / "data/processed/splits.npz",
@@ -212,7 +306,8 @@ def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
         evaluate=root / "metrics/evaluate.json", walks=root / "outputs/evaluate/walks.npz",
         kl_per_dim=root / "plots/latent_stats/kl_per_dim.csv",
         dae_sweep_scores=root / "metrics/dae_sweep_scores.json",
-        dae_sweep_plot=root / "plots/latent_stats/dae_sweep.csv")
+        dae_sweep_plot=root / "plots/latent_stats/dae_sweep.csv",
+        meta=None if binarize is None else root / "data/processed/meta.json")
 
 
 @pytest.fixture(scope="module")
@@ -355,7 +450,7 @@ def test_text_cites_the_numbers(built):
     assert "recon 25.00 + KL 8.000 = 33.00 nats per example = −ELBO" in md
     assert "65.0% of the training variance" in md
     assert "relaxation" in md  # bernoulli likelihood on grey levels
-    assert "ababababababab" not in md.split("## 10. Provenance")[0]  # short sha before it
+    assert "ababababababab" not in md.split("## 12. Provenance")[0]  # short sha before it
 
 
 @pytest.mark.parametrize(("vae_kl", "ae_kl", "phrase"), [
@@ -497,7 +592,8 @@ def _stage_argv(paths: ReportPaths, out_dir: Path) -> list[str]:
             "--dae-sweep-scores", str(paths.dae_sweep_scores),
             "--dae-sweep-plot", str(paths.dae_sweep_plot),
             "--params", str(paths.params), "--out-dir", str(out_dir),
-            "--link", str(out_dir / "link.json")]
+            "--link", str(out_dir / "link.json"),
+            *(["--meta", str(paths.meta)] if paths.meta is not None else [])]
 
 
 def test_stage_renders_and_reports_errors(tmp_path, capsys, monkeypatch):
@@ -528,23 +624,59 @@ def _words(inputs) -> dict[str, str]:
             for s in text.sections(inputs, refs)}
 
 
-def test_new_sections_and_figures_are_in_place(built):
+STORY = ["1. What changed", "2. Data set", "3. Linear baseline: PCA",
+         "4. Nonlinear baseline: t-SNE", "5. Autoencoder (AE)", "6. Denoising autoencoder (DAE)",
+         "7. DAE corruption sweep", "8. Variational autoencoder (VAE)",
+         "9. Information theory, measured", "10. Comparison of all methods",
+         "11. Latent spaces", "12. Provenance"]
+
+
+def test_sections_follow_the_story_with_their_figures(built):
     md = (built / "report.md").read_text()
     titles = re.findall(r"^## (.+)$", md, flags=re.M)
-    assert titles[4:9] == ["5. AE and DAE", "6. DAE corruption sweep", "7. VAE",
-                           "8. Information theory, measured", "9. Latent spaces"]
+    assert titles == STORY
     sections = dict(zip(titles, re.split(r"^## .+$", md, flags=re.M)[1:]))
-    for title, figure in (("6. DAE corruption sweep", "dae_sweep"), ("7. VAE", "kl_per_dim"),
-                          ("9. Latent spaces", "interpolation")):
-        assert f"](figures/{figure}.png)" in sections[title]
-        assert (built / f"figures/{figure}.png").read_bytes().startswith(PNG_SIGNATURE)
-    assert "How tight is the ELBO?" in sections["7. VAE"]
-    assert "Mutual information: I(x; z) = 2.900 nats" in sections["7. VAE"]
+    html = (built / "report.html").read_text()
+    assert [t for t in re.findall(r"<h2>(.+?)</h2>", html)] == STORY
+    for title, names in (
+            ("2. Data set", ["data_examples"]),
+            ("3. Linear baseline: PCA", ["pca_variance", "pca_reconstructions"]),
+            ("5. Autoencoder (AE)", ["ae_curves"]), ("6. Denoising autoencoder (DAE)",
+                                                      ["dae_curves"]),
+            ("7. DAE corruption sweep", ["dae_sweep"]),
+            ("8. Variational autoencoder (VAE)", ["vae_elbo_curves", "kl_per_dim"]),
+            ("11. Latent spaces", ["embeddings", "reconstructions", "prior_samples",
+                                   "interpolation", "latent_moments"])):
+        for figure in names:
+            assert f"](figures/{figure}.png)" in sections[title], figure
+            assert (built / f"figures/{figure}.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert "comparison-table" in html.split("<h2>10. ")[1].split("<h2>11. ")[0]
+    vae = sections["8. Variational autoencoder (VAE)"]
+    assert "How tight is the ELBO?" in vae
+    assert "Mutual information: I(x; z) = 2.900 nats" in vae
+    assert "β (`train.vae.beta`) = 1, schedule (`train.vae.kl_schedule`) constant" in vae
+    assert "was 1 at every epoch, so the training loss was exactly −ELBO" in vae
     assert "KL(q ‖ p) = 8.000 nats (`kl_q_p_nats`) but KL(p ‖ q) = 20.00 nats" in \
-        sections["8. Information theory, measured"]
-    assert "(c) The third decomposition, −ELBO = recon + KL, is in section 7" in \
-        sections["8. Information theory, measured"]
+        sections["9. Information theory, measured"]
+    assert "(c) The third decomposition, −ELBO = recon + KL, is in section 8" in \
+        sections["9. Information theory, measured"]
     assert "t-SNE's lead in kNN accuracy" in md and "(section 4)" in md
+    assert "Images per class, all splits together" in sections["2. Data set"]
+    assert "0: 11, 1: 11" in sections["2. Data set"]  # 110 images, labels i % 10
+    assert "follow no prior: mean variance 9.000" in sections["5. Autoencoder (AE)"]
+
+
+def test_beta_sentence_follows_the_schedule(tmp_path):
+    paths = write_inputs(tmp_path)
+    paths.params.write_text(PARAMS_YAML.replace("beta: 1.0", "beta: 2.0")
+                            .replace("kl_schedule: constant", "kl_schedule: linear"))
+    ramp = np.minimum(np.arange(1, N_EPOCHS + 1) / 4, 1.0) * 2.0
+    io.atomic_write_csv(paths.curves["vae"], *_curve_rows("vae", np.random.default_rng(0), ramp))
+    sentence = text.beta_sentence(load_inputs(paths))
+    assert "β (`train.vae.beta`) = 2, schedule (`train.vae.kl_schedule`) linear: the weight " \
+           "ramps up to β over the first 4 epochs (`train.vae.kl_warmup_epochs`)" in sentence
+    assert "ran from 0.5 to 2, 2 at the epoch kept, so the training loss was recon + β·KL, " \
+           "not −ELBO" in sentence
 
 
 def test_sweep_table_highlights_the_best_level_per_column(built):
@@ -670,3 +802,280 @@ def test_bad_walks_are_reported(tmp_path):
     io.atomic_write_npz(paths.walks, **{**arrays, "prior_grid_vae": np.zeros((5, D))})
     with pytest.raises(DataFileError, match=r"walks\.npz: prior_grid_vae has shape \(5, 64\)"):
         load_inputs(paths)
+
+
+# --------------------------------------------------------------------------
+# What changed: the metrics against those committed at HEAD
+# --------------------------------------------------------------------------
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run([*GIT, *args], cwd=root, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _commit_all(root: Path) -> str:
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "results")
+    return _git(root, "rev-parse", "HEAD")
+
+
+def _edit_json(path: Path, edit) -> None:
+    obj = json.loads(path.read_text())
+    edit(obj)
+    path.write_text(json.dumps(obj))
+
+
+def test_metrics_diff_is_dvc_metrics_diff_on_numbers_and_booleans():
+    before = {"a.json": {"x": 1.0, "n": 3, "flag": False, "msg": "old", "gone": 2.0,
+                         "nested": {"y": 0.5, "same": 7}}}
+    now = {"a.json": {"x": 1.5, "n": 5, "flag": True, "msg": "new", "new": 4.0,
+                      "nested": {"y": 0.25, "same": 7}}, "b.json": {"z": 1.0}}
+    changes = sections_changes.metrics_diff(before, now)
+    assert [(c.path, c.key, c.old, c.new) for c in changes] == [
+        ("a.json", "flag", False, True), ("a.json", "gone", 2.0, None),
+        ("a.json", "n", 3, 5), ("a.json", "nested.y", 0.5, 0.25), ("a.json", "new", None, 4.0),
+        ("a.json", "x", 1.0, 1.5), ("b.json", "z", None, 1.0)]
+    table = sections_changes.change_table("t", changes, "abc")["table"]
+    cells = {row["cells"][0]["text"]: [c["text"] for c in row["cells"][1:]]
+             for row in table["rows"]}
+    assert cells["n"] == ["3", "5", "+2"] and cells["nested.y"] == ["0.5000", "0.2500",
+                                                                     "-0.2500"]
+    assert cells["flag"] == ["false", "true", "changed"] and cells["gone"][2] == "removed"
+    assert cells["new"] == ["—", "4.000", "new"]
+
+
+def test_what_changed_outside_git_says_there_is_nothing_to_compare(tmp_path):
+    inputs = load_inputs(write_inputs(tmp_path))
+    assert inputs.git.commit is None and inputs.metrics_before is None
+    assert _words(inputs)["changes"].startswith("Nothing to compare with: not a git repository")
+    items = dict(text._provenance_blocks(inputs)[1]["items"])
+    assert items["git commit (HEAD when rendered)"].startswith("none (not a git repository")
+
+
+def test_what_changed_lists_the_metrics_that_differ_from_head(tmp_path):
+    root = tmp_path / "repo"
+    paths = write_inputs(root)
+    _git(root, "init", "-q")
+    commit = _commit_all(root)
+    assert "No value differs." in _words(load_inputs(paths))["changes"]
+
+    _edit_json(paths.latent_stats, lambda t: t["vae"].update(knn_accuracy=0.93))
+    _edit_json(paths.train_metrics["vae"], lambda t: t["test"].update(elbo=-32.5))
+    _edit_json(paths.fit_seconds, lambda t: t.update(vae=99.0))  # wall time: left out
+    (root / "params.yaml").write_text(PARAMS_YAML.replace("seed: 0", "seed: 1"))
+    out = tmp_path / "reports"
+    build_report(load_inputs(paths), out, N_EXAMPLES)
+    html, md = (out / "report.html").read_text(), (out / "report.md").read_text()
+    changes = md.split("## 1. What changed")[1].split("## 2.")[0]
+    assert f"Against the metrics committed at `{commit[:12]}`" in changes
+    assert "2 values differ, in 2 files" in changes
+    headline = parse_table(html, "changes-table")
+    assert headline.headers == ["file", "metric", f"at {commit[:12]}", "now", "change"]
+    assert [[c for c, _ in row] for row in headline.rows] == [
+        ["metrics/latent_stats.json", "vae.knn_accuracy", "0.8800", "0.9300", "+0.05000"]]
+    full = parse_table(html, "changes-all-table")
+    assert [(row[0][0], row[1][0]) for row in full.rows] == [
+        ("metrics/train/vae.json", "test.elbo"), ("metrics/latent_stats.json",
+                                                  "vae.knn_accuracy")]
+    assert "<summary>All 2 changed values</summary>" in html and "fit_seconds" not in \
+        " ".join(c for row in full.rows for c, _ in row)
+    assert "| metrics/latent_stats.json | vae.knn_accuracy | 0.8800 | 0.9300 | +0.05000 |" \
+        in changes
+    provenance = md.split("## 12. Provenance")[1]
+    assert f"- git commit (HEAD when rendered): `{commit}`" in provenance
+    assert "- uncommitted changes then: `params.yaml`" in provenance
+
+    # the same inputs at the same commit give the same bytes
+    build_report(load_inputs(paths), tmp_path / "again", N_EXAMPLES)
+    assert (tmp_path / "again/report.html").read_bytes() == html.encode()
+
+
+def test_what_changed_when_head_lacks_the_metrics(tmp_path):
+    root = tmp_path / "repo"
+    paths = write_inputs(root)
+    _git(root, "init", "-q")
+    (root / "README").write_text("no results yet\n")
+    _git(root, "add", "README")
+    _git(root, "commit", "-qm", "start")
+    assert "holds none of the metrics files this report reads" in \
+        _words(load_inputs(paths))["changes"]
+
+
+def test_the_report_stage_stays_out_of_the_run_cache():
+    """dvc.yaml keeps `report` out of DVC's run-cache (see src/latentlab/report/gitstate.py):
+    a report restored from a run that started from another commit would compare with that
+    commit. DVC skips the run-cache for a stage with a `persist` output."""
+    from dvc.repo import Repo
+    from dvc.stage.cache import _can_hash
+
+    (stage,) = Repo(str(REPO)).stage.collect("report")
+    assert any(out.persist for out in stage.outs)
+    assert not _can_hash(stage)
+
+
+# --------------------------------------------------------------------------
+# Data sets: no labels, t-SNE on a subsample, binarisation, subsampled embeddings
+# --------------------------------------------------------------------------
+
+
+def _section(md: str, number: int) -> str:
+    return md.split(f"\n## {number}. ")[1].split("\n## ")[0]
+
+
+def test_unlabelled_data_renders_without_label_metrics(tmp_path):
+    out = tmp_path / "reports"
+    inputs = load_inputs(write_inputs(tmp_path, labelled=False, binarize="dynamic"))
+    assert inputs.has_labels is False
+    build_report(inputs, out, N_EXAMPLES)
+    html, md = (out / "report.html").read_text(), (out / "report.md").read_text()
+    table = parse_table(html)
+    assert not any(h.startswith(("kNN", "probe")) for h in table.headers)
+    assert [row[0][0] for row in table.rows] == list(METHODS)
+    assert "trustworthiness ↑" in table.headers
+    assert parse_table(html, "dae-sweep-table").headers == ["masking level", "recon MSE ↓"]
+    data = _section(md, 2)
+    assert "without labels (`has_labels`: false in `source.json`)" in data
+    assert "No labels: kNN and probe accuracy are skipped" in data
+    assert "Images per class" not in data
+    assert "No labels: kNN and probe accuracy are skipped (`has_labels`: false" in _section(md, 10)
+    assert "No labels: kNN and probe accuracy are skipped" in _section(md, 4)  # t-SNE
+    assert "no labels: kNN and probe accuracy are skipped" in _section(md, 5)  # AE
+    assert "so recon MSE is the only criterion" in _section(md, 7)
+    assert "No labels: every point has one colour." in _section(md, 11)
+    assert "no labels, so not chosen by class" in _section(md, 11)
+    for key in ("`knn_accuracy`", "`probe_accuracy`", "by_knn_accuracy", "label -1"):
+        assert key not in md, key
+    assert len(list((out / "figures").glob("*.png"))) == N_FIGURES
+
+
+def test_labelled_data_needs_the_label_metrics_and_agreeing_flags(tmp_path):
+    paths = write_inputs(tmp_path, labelled=False)
+    source = json.loads(paths.source.read_text())
+    paths.source.write_text(json.dumps({**source, "has_labels": True}))
+    with pytest.raises(DataFileError, match=r"has_labels differs between the data files"):
+        load_inputs(paths)
+    paths = write_inputs(tmp_path / "sweep")
+    _edit_json(paths.dae_sweep_scores, lambda o: o["best"].pop("by_knn_accuracy"))
+    with pytest.raises(DataFileError, match=r"lacks key\(s\) by_knn_accuracy under 'best'"):
+        load_inputs(paths)
+
+
+def test_subsampled_tsne_says_how_many_points_and_which_metrics(tmp_path):
+    out = tmp_path / "reports"
+    inputs = load_inputs(write_inputs(tmp_path, tsne_keep=(20, 10)))
+    build_report(inputs, out, N_EXAMPLES)
+    md = (out / "report.md").read_text()
+    tsne = _section(md, 4)
+    assert "t-SNE embedded a seeded, stratified subsample of 30 of 90 points " \
+           "(`baselines.tsne.max_points` = 30; `subsampled`, `n_points_embedded`, " \
+           "`n_points_available` in `metrics/baseline/tsne.json`): 20 of the 60 training and 10 " \
+           "of the 30 test images" in tsne
+    assert "computed on this subsample's 10 test points (`n_test_points` in " \
+           "`metrics/latent_stats.json`): kNN accuracy (`knn_accuracy`) and probe accuracy " \
+           "(`probe_accuracy`)" in tsne
+    assert "every other method's on all 30 test images" in tsne
+    assert "with perplexity 30 (`perplexity`)" in tsne
+    assert "t-SNE's row is computed on its subsample of 10 test points" in _section(md, 10)
+    assert "tsne 10, ae 30" in _section(md, 11)
+    words = _words(load_inputs(write_inputs(tmp_path / "all")))["tsne"]
+    assert "subsample" not in words  # older metrics: no subsample keys, every point embedded
+
+
+def test_subsample_record_must_match_the_codes(tmp_path):
+    paths = write_inputs(tmp_path, tsne_keep=(20, 10))
+    _edit_json(paths.baseline_metrics["tsne"], lambda o: o.update(n_points_embedded=40))
+    with pytest.raises(DataFileError, match=r"tsne\.json: n_points_embedded = 40 but"):
+        load_inputs(paths)
+
+
+@pytest.mark.parametrize(("binarize", "likelihood", "data_phrase", "vae_phrase"), [
+    (None, "bernoulli", "The pixels were not binarised (`binarize`: none in `splits.npz`)",
+     "a relaxation"),
+    ("none", "bernoulli", "The pixels were not binarised (`binarize`: none in "
+                          "`data/processed/meta.json`)",
+     "not binary (`binarize`: none; `likelihood_is_relaxation`: true): the recon term is a "
+     "binary cross-entropy on non-binary targets, a relaxation"),
+    ("static", "bernoulli", "every pixel became x > 0.5 (`binarize_threshold`) (`binarize`: "
+                            "static in `data/processed/meta.json`)",
+     "the pixels were binarised once, statically (`binarize`: static): the likelihood is exact "
+     "on these binary images (`likelihood_is_relaxation`: false)"),
+    ("dynamic", "bernoulli", "The pixels were binarised dynamically (`binarize`: dynamic in "
+                             "`data/processed/meta.json`",
+     "the pixels were binarised dynamically: each training epoch drew a fresh Bernoulli sample "
+     "of the training intensities, and the test split is one seeded sample (`binarize`: "
+     "dynamic): the likelihood is exact"),
+    ("dynamic", "gaussian", "The pixels were binarised dynamically",
+     "here of dynamically binarised 0/1 values (`binarize`: dynamic)"),
+])
+def test_binarisation_and_likelihood_are_said(tmp_path, binarize, likelihood, data_phrase,
+                                              vae_phrase):
+    words = _words(load_inputs(write_inputs(tmp_path, binarize=binarize, likelihood=likelihood)))
+    assert data_phrase in words["data"]
+    assert vae_phrase in words["vae"]
+    relaxation = likelihood == "bernoulli" and binarize in (None, "none")
+    if likelihood == "bernoulli":
+        assert ("the recon term is a relaxation" in words["data"]) == relaxation
+        assert ("the likelihood is exact" in words["data"]) != relaxation
+        assert ("bernoulli likelihood, a relaxation on grey levels" in words["ae"]) == relaxation
+    else:
+        assert "relaxation" not in " ".join(words.values())
+
+
+def test_train_metrics_binarize_must_match_the_splits(tmp_path):
+    paths = write_inputs(tmp_path, binarize="dynamic")
+    _edit_json(paths.train_metrics["dae"], lambda o: o.update(binarize="static"))
+    with pytest.raises(DataFileError, match=r"dae\.json: binarize is 'static' but the splits "
+                                            r"are 'dynamic'; rerun train"):
+        load_inputs(paths)
+
+
+def test_embeddings_with_fewer_rows_than_the_test_split_are_accepted(tmp_path):
+    inputs = load_inputs(write_inputs(tmp_path, plot_points=12))
+    assert {len(e["x"]) for e in inputs.embeddings.values()} == {12}
+    assert "Test points (pca 12, tsne 12, ae 12, dae 12, vae 12 of 30; a seeded subsample)" in \
+        text.captions(inputs, N_EXAMPLES)["embeddings"]
+    assert "at most `latent_stats.plot_points` of the test points" in _words(inputs)["latent"]
+
+
+def _rewrite_embedding(path: Path, edit) -> None:
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(edit(lines)) + "\n")
+
+
+@pytest.mark.parametrize(("edit", "match"), [
+    (lambda ls: ls + ls[1:3], r"32 rows, more than the 30 test codes of ae"),
+    (lambda ls: ls[:1] + ["99,0.1,0.2,3"] + ls[2:], r"index 99 is not a row of the test split"),
+    (lambda ls: ls[:2] + [ls[1]] + ls[3:], r"column index repeats a test row"),
+    (lambda ls: ls[:1] + ["0,0.1,0.2,7"] + ls[2:], r"label 7 for test row 0, but y_test\[0\] is 0"),
+    (lambda ls: ls[:1] + ["0,0.1,oops,0"] + ls[2:], r"column y holds a value that is not a number"),
+    (lambda ls: ls[:1] + ["0,0.1"] + ls[2:], r"column y holds a value that is not a number"),
+    (lambda ls: ls[:1] + ["0.5,0.1,0.2,0"] + ls[2:], r"column index holds a value that is not an "
+                                                    r"integer"),
+    (lambda ls: ls[:1], r"no rows"),
+])
+def test_malformed_embedding_fails_in_one_line(tmp_path, edit, match):
+    paths = write_inputs(tmp_path, plot_points=20)
+    csv_path = paths.embeddings_dir / "ae.csv"
+    if "more than" in match:  # all 30 rows and two more
+        paths = write_inputs(tmp_path)
+    _rewrite_embedding(csv_path, edit)
+    with pytest.raises(DataFileError, match=match) as err:
+        load_inputs(paths)
+    assert str(csv_path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_new_data_set_report_is_deterministic(tmp_path):
+    inputs = load_inputs(write_inputs(tmp_path, labelled=False, binarize="static",
+                                      tsne_keep=(20, 10), plot_points=8))
+    build_report(inputs, tmp_path / "a", N_EXAMPLES)
+    build_report(load_inputs(write_inputs(tmp_path, labelled=False, binarize="static",
+                                          tsne_keep=(20, 10), plot_points=8)),
+                 tmp_path / "b", N_EXAMPLES)
+    for name in ("report.md", "report.html"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    for png in (tmp_path / "a/figures").glob("*.png"):
+        assert png.read_bytes() == (tmp_path / "b/figures" / png.name).read_bytes()
+    md = (tmp_path / "a/report.md").read_text()
+    assert "t-SNE embedded a seeded, stratified subsample of 30 of 90 points" in md
+    assert "stratified by split only (no labels)" in md

@@ -12,6 +12,8 @@ def store(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("DVC_ROOT", raising=False)
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    monkeypatch.delenv("LATENTLAB_PARENT_RUN_FILE", raising=False)
     monkeypatch.setenv("DVC_STAGE", "train@vae")
     return tmp_path
 

@@ -1,9 +1,22 @@
-"""Scale images to [0, 1] and split them, stratified by label, with a seed.
+"""Scale images to [0, 1], split them (stratified, seeded), subsample, binarise.
 
 The split is written in plain numpy (no scikit-learn import in this stage):
 within each class the indices are permuted by one seeded generator and cut by
 the requested fractions, so every split keeps the class proportions and the
-same seed always gives the same split.
+same seed always gives the same split. A data set with an official test split
+(MNIST and its kin) keeps it as the test set; only the validation set is cut
+from its training part.
+
+Binarisation, for the Bernoulli likelihood (which is a normalised pmf only on
+{0, 1} pixels):
+
+* ``static``: every pixel becomes ``x > threshold``, once;
+* ``dynamic``: every split is one seeded Bernoulli sample with the pixel's
+  intensity as its probability (Salakhutdinov & Murray 2008), and the training
+  stages draw a fresh sample of the training set each epoch from ``p_train``,
+  the intensities kept for that (:mod:`latentlab.data.binarize`);
+* ``none``: grey levels; with a Bernoulli likelihood the loss is then the usual
+  relaxation, not a log-likelihood.
 """
 
 from __future__ import annotations
@@ -11,6 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 SPLITS = ("train", "val", "test")
+NO_LABEL = -1
+# Offsets added to the seed so each random draw of this stage is independent of the others.
+SUBSAMPLE_SEED_OFFSET = {"train": 101, "val": 102, "test": 103}
+BINARIZE_SEED_OFFSET = {"train": 201, "val": 202, "test": 203}
 
 
 def scale_to_unit(images: np.ndarray, pixel_max: float) -> np.ndarray:
@@ -28,8 +45,8 @@ def stratified_split(
     ----------
     labels : ndarray of shape (n,)
     val_fraction, test_fraction : float
-        Fractions in (0, 1) with a sum below 1; rounded per class, so each class
-        with at least three examples appears in every split.
+        Fractions in [0, 1) with a sum below 1; rounded per class, so each class
+        with at least three examples appears in every split whose fraction is > 0.
     seed : int
     """
     rng = np.random.default_rng(seed)
@@ -37,20 +54,105 @@ def stratified_split(
     for cls in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == cls))
         n = len(idx)
-        n_test = max(1, int(round(n * test_fraction))) if n >= 3 else 0
-        n_val = max(1, int(round(n * val_fraction))) if n >= 3 else 0
+        n_test = _share(n, test_fraction)
+        n_val = _share(n, val_fraction)
         parts["test"].append(idx[:n_test])
         parts["val"].append(idx[n_test : n_test + n_val])
         parts["train"].append(idx[n_test + n_val :])
     return {name: np.sort(np.concatenate(parts[name])) for name in SPLITS}
 
 
-def describe_splits(arrays: dict[str, np.ndarray], sha256: str) -> dict:
-    """Counts per split and per class, and the checksum of the split arrays."""
-    out: dict = {"sha256": sha256, "n_features": int(arrays["x_train"].shape[1])}
+def _share(n: int, fraction: float) -> int:
+    if fraction <= 0 or n < 3:
+        return 0
+    return max(1, int(round(n * fraction)))
+
+
+def official_split(labels: np.ndarray, is_test: np.ndarray, val_fraction: float,
+                   seed: int) -> dict[str, np.ndarray]:
+    """Keep the official test rows as test; cut a stratified validation set from the rest.
+
+    ``val_fraction`` is then a fraction of the official training set.
+    """
+    train_rows = np.flatnonzero(~is_test)
+    inner = stratified_split(labels[train_rows], val_fraction, 0.0, seed)
+    return {"train": train_rows[inner["train"]], "val": train_rows[inner["val"]],
+            "test": np.flatnonzero(is_test)}
+
+
+def stratified_subsample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted positions of a seeded subsample of ``size`` rows with the class proportions.
+
+    Each class gets its share of ``size`` rounded down, and the rows left over
+    go to the classes with the largest remainders (Hamilton's method), so the
+    result has exactly ``min(size, n)`` rows and every class at most one row
+    away from its exact share.
+    """
+    n = len(labels)
+    if size >= n:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = counts * size / n
+    take = np.floor(exact).astype(int)
+    leftover = size - int(take.sum())
+    order = np.lexsort((classes, -(exact - take)))  # largest remainder first, ties by class
+    take[order[:leftover]] += 1
+    chosen = [rng.choice(np.flatnonzero(labels == cls), k, replace=False)
+              for cls, k in zip(classes, take) if k > 0]
+    return np.sort(np.concatenate(chosen)) if chosen else np.arange(0)
+
+
+def cap_splits(index: dict[str, np.ndarray], labels: np.ndarray, caps: dict[str, int],
+               seed: int) -> dict[str, np.ndarray]:
+    """Each split reduced to at most ``caps[split]`` rows (0: uncapped), stratified, seeded."""
+    out = {}
+    for split, rows in index.items():
+        cap = caps.get(split, 0)
+        if cap and len(rows) > cap:
+            rows = rows[stratified_subsample(labels[rows], cap, seed +
+                                             SUBSAMPLE_SEED_OFFSET[split])]
+        out[split] = rows
+    return out
+
+
+def binarize_static(x: np.ndarray, threshold: float) -> np.ndarray:
+    """``x > threshold`` as float32 0/1."""
+    return (x > threshold).astype(np.float32)
+
+
+def bernoulli_sample(p: np.ndarray, seed: int) -> np.ndarray:
+    """One seeded sample ``x ~ Bernoulli(p)`` elementwise, float32 0/1."""
+    rng = np.random.default_rng(seed)
+    return (rng.random(p.shape, dtype=np.float32) < p).astype(np.float32)
+
+
+def binarize_splits(x: dict[str, np.ndarray], mode: str, threshold: float,
+                    seed: int) -> dict[str, np.ndarray]:
+    """The ``x_<split>`` arrays as the model sees them, plus ``p_train`` when dynamic.
+
+    Parameters
+    ----------
+    x : ``{split: (n, features) float32 in [0, 1]}``
+    mode : ``none`` | ``static`` | ``dynamic``
+    """
+    if mode == "none":
+        return {f"x_{s}": x[s] for s in SPLITS}
+    if mode == "static":
+        return {f"x_{s}": binarize_static(x[s], threshold) for s in SPLITS}
+    if mode == "dynamic":
+        out = {f"x_{s}": bernoulli_sample(x[s], seed + BINARIZE_SEED_OFFSET[s]) for s in SPLITS}
+        out["p_train"] = x["train"]  # the training stages resample x_train from it each epoch
+        return out
+    raise ValueError(f"unknown binarisation {mode!r}; expected none, static or dynamic")
+
+
+def describe_splits(arrays: dict[str, np.ndarray], sha256: str, **extra) -> dict:
+    """Counts per split and per class, the checksum of the split arrays, and ``extra``."""
+    out: dict = {"sha256": sha256, "n_features": int(arrays["x_train"].shape[1]), **extra}
     for split in SPLITS:
         labels = arrays[f"y_{split}"]
-        classes, counts = np.unique(labels, return_counts=True)
+        classes, counts = np.unique(labels[labels != NO_LABEL], return_counts=True)
         out[split] = {"n": int(len(labels)),
                       "per_class": {str(int(c)): int(k) for c, k in zip(classes, counts)}}
     return out

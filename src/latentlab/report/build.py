@@ -14,8 +14,10 @@ for the title, captions and sections, and renders, under ``out_dir``:
 
 Only the wiring and the HTML/Markdown specifics live here, so reading inputs
 and writing sentences stay testable on their own. The report holds no
-timestamp, git commit or run id: it is a DVC output, and any of those would
-make it change on every run.
+timestamp or run id: it is a DVC output, and either would make it change on
+every run. The git commit it names is the one the run started from (see
+:mod:`latentlab.report.gitstate`), so the same inputs at the same commit give
+the same bytes.
 
 The stage imports the input names from here too (re-exported in ``__all__``).
 """
@@ -73,24 +75,46 @@ def _first_per_class(y: np.ndarray, limit: int = 20) -> np.ndarray:
     return np.array([int(np.flatnonzero(y == label)[0]) for label in labels])
 
 
+UNLABELLED_EXAMPLES = 10  # test images shown for a data set without labels
+
+
+def _examples(inputs: ReportInputs) -> tuple[np.ndarray, list[str]]:
+    """The data set's example images and their titles: the first test image of each class,
+    or, without labels, the first :data:`UNLABELLED_EXAMPLES` test images."""
+    y = inputs.splits["y_test"]
+    if not inputs.has_labels:
+        first = np.arange(min(UNLABELLED_EXAMPLES, len(y)))
+        return first, [f"test {int(i)}" for i in first]
+    first = _first_per_class(y)
+    return first, [f"label {int(y[i])}" for i in first]
+
+
+def _pair_titles(inputs: ReportInputs, pair: list[int]) -> list[str]:
+    y = inputs.splits["y_test"]
+    if not inputs.has_labels:
+        return [f"test {i}" for i in pair]
+    return [f"test {i} (label {int(y[i])})" for i in pair]
+
+
 def _figure_builders(inputs: ReportInputs, n_examples: int) -> dict[str, Any]:
     """name -> zero-argument function returning the Figure (built one at a time)."""
     s, shape = inputs.splits, tuple(int(v) for v in inputs.splits["image_shape"])
-    first = _first_per_class(s["y_test"])
+    first, first_titles = _examples(inputs)
     n = min(n_examples, len(s["x_test"]))
     recon_methods = [m for m in METHODS if "recon_test" in inputs.codes[m]]
     return {
         "data_examples": lambda: figures.example_grid_figure(
-            s["x_test"][first], [f"label {int(s['y_test'][i])}" for i in first], shape),
+            s["x_test"][first], first_titles, shape),
         "pca_variance": lambda: figures.explained_variance_figure(
             inputs.codes["pca"]["explained_variance_ratio"]),
-        "ae_dae_curves": lambda: figures.recon_curves_figure(
-            {m: inputs.curves[m] for m in ("ae", "dae")},
-            {m: int(inputs.train_metrics[m]["best_epoch"]) for m in ("ae", "dae")}),
+        "pca_reconstructions": lambda: figures.reconstruction_figure(
+            s["x_test"][:n], {"pca": inputs.codes["pca"]["recon_test"][:n]}, shape),
+        **{f"{m}_curves": _recon_curves_builder(inputs, m) for m in ("ae", "dae")},
         "vae_elbo_curves": lambda: figures.elbo_curves_figure(
             inputs.curves["vae"], int(inputs.train_metrics["vae"]["best_epoch"])),
         "embeddings": lambda: figures.embeddings_figure(
-            inputs.embeddings, {m: _axis_names(inputs, m) for m in METHODS}),
+            inputs.embeddings, {m: _axis_names(inputs, m) for m in METHODS},
+            labelled=inputs.has_labels),
         "reconstructions": lambda: figures.reconstruction_figure(
             s["x_test"][:n], {m: inputs.codes[m]["recon_test"][:n] for m in recon_methods},
             shape),
@@ -101,9 +125,14 @@ def _figure_builders(inputs: ReportInputs, n_examples: int) -> dict[str, Any]:
     }
 
 
+def _recon_curves_builder(inputs: ReportInputs, model: str) -> Any:
+    return lambda: figures.recon_curves_figure(
+        {model: inputs.curves[model]}, {model: int(inputs.train_metrics[model]["best_epoch"])})
+
+
 def _evaluation_builders(inputs: ReportInputs, shape: tuple[int, ...]) -> dict[str, Any]:
     """The sweep, per-dimension KL and walk figures; the prior grid only where it exists."""
-    walks, y_test = inputs.walks, inputs.splits["y_test"]
+    walks = inputs.walks
     pair = [int(i) for i in walks["pair"]]
     builders = {
         "dae_sweep": lambda: figures.sweep_figure(
@@ -111,7 +140,7 @@ def _evaluation_builders(inputs: ReportInputs, shape: tuple[int, ...]) -> dict[s
         "kl_per_dim": lambda: figures.kl_per_dim_figure(inputs.kl_per_dim),
         "interpolation": lambda: figures.interpolation_figure(
             {m: walks[f"interpolation_{m}"] for m in MODELS}, inputs.splits["x_test"][pair],
-            [f"test {i} (label {int(y_test[i])})" for i in pair], shape),
+            _pair_titles(inputs, pair), shape),
     }
     grid = prior_grid_models(walks)
     if grid:

@@ -263,21 +263,34 @@ def recon_curves_figure(curves: Mapping[str, Mapping[str, np.ndarray]],
 
 
 def elbo_curves_figure(curves: Mapping[str, np.ndarray], best_epoch: int | None) -> Figure:
-    """Three panels: the VAE's recon, KL and ELBO per epoch, train and val.
+    """Four panels: the VAE's recon, KL and ELBO per epoch (train and val), and the KL weight.
 
     Parameters
     ----------
-    curves : {"epoch", "train_recon", "val_recon", "train_kl", "val_kl", "train_elbo", "val_elbo"}
-        Arrays of shape (n_epochs,), nats per example.
+    curves : {"epoch", "train_recon", "val_recon", "train_kl", "val_kl", "train_elbo",
+              "val_elbo", "train_beta"}
+        Arrays of shape (n_epochs,), nats per example; ``train_beta`` is the effective
+        weight of the KL in the training loss at each epoch (β times the schedule).
     best_epoch : int or None
     """
     panels = (("recon", "recon NLL  −E_q log p(x|z)"), ("kl", "KL(q(z|x) ‖ p(z))"),
-              ("elbo", "ELBO = −recon − KL"))
-    fig = Figure(figsize=(15.0, 3.6), layout="constrained")
-    axes = fig.subplots(1, 3)
+              ("elbo", "ELBO = −recon − KL (unweighted)"))
+    fig = Figure(figsize=(11.0, 7.2), layout="constrained")
+    axes = fig.subplots(2, 2).ravel()
     for ax, (term, title) in zip(axes, panels):
         _curve(ax, curves["epoch"], curves[f"train_{term}"], curves[f"val_{term}"],
                f"vae: {title}", "nats per example", best_epoch)
+    ax = axes[3]
+    ax.plot(curves["epoch"], curves["train_beta"], color="tab:green", label="effective β")
+    if best_epoch is not None:
+        ax.axvline(best_epoch, color="grey", linestyle=":", linewidth=1.0,
+                   label=f"best epoch {best_epoch}")
+    ax.set_ylim(bottom=0.0, top=max(1.05 * float(np.max(curves["train_beta"])), 1e-3))
+    ax.set_title("vae: KL weight in the training loss (train/beta)", fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("β")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return fig
 
 
@@ -341,22 +354,26 @@ def kl_per_dim_figure(table: Mapping[str, np.ndarray]) -> Figure:
 
 def sweep_figure(sweep: Mapping[str, np.ndarray], noise_type: str,
                  marked_level: float | None = None, marked_label: str = "") -> Figure:
-    """Three panels: recon MSE, kNN and probe accuracy of the DAE against its corruption level.
+    """Recon MSE, kNN and probe accuracy of the DAE against its corruption level, one panel each.
 
     The best level of each panel gets a star; ``marked_level`` (if given) a dotted line.
+    A score missing from ``sweep`` (the accuracies, for a data set without labels) has no
+    panel.
 
     Parameters
     ----------
-    sweep : {"levels", "recon_mse", "knn_accuracy", "probe_accuracy"}
+    sweep : {"levels", "recon_mse", optionally "knn_accuracy", "probe_accuracy"}
         Arrays of shape (n_levels,), sorted by level; scores on clean test inputs.
     noise_type : str
         The corruption, named on the x axis (masking: the fraction of pixels zeroed).
     """
-    panels = (("recon_mse", "recon MSE ↓", np.argmin),
-              ("knn_accuracy", "kNN accuracy ↑", np.argmax),
-              ("probe_accuracy", "probe accuracy ↑", np.argmax))
-    fig = Figure(figsize=(13.0, 3.6), layout="constrained")
-    axes = fig.subplots(1, 3)
+    panels = [panel for panel in (("recon_mse", "recon MSE ↓", np.argmin),
+                                  ("knn_accuracy", "kNN accuracy ↑", np.argmax),
+                                  ("probe_accuracy", "probe accuracy ↑", np.argmax))
+              if panel[0] in sweep]
+    fig = Figure(figsize=(13.0 * len(panels) / 3 + 0.5 * (len(panels) < 3), 3.6),
+                 layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
     levels = sweep["levels"]
     for ax, (key, title, pick) in zip(axes, panels):
         ax.plot(levels, sweep[key], marker="o", color="tab:blue")
@@ -414,18 +431,26 @@ def moments_figure(moments: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
 
 
 def embeddings_figure(embeddings: Mapping[str, Mapping[str, np.ndarray]],
-                      axis_names: Mapping[str, tuple[str, str]], n_cols: int = 3) -> Figure:
+                      axis_names: Mapping[str, tuple[str, str]], n_cols: int = 3,
+                      labelled: bool = True) -> Figure:
     """A grid of 2-D scatters of the test codes, one panel per method, coloured by label.
 
     Parameters
     ----------
     embeddings : mapping of method -> {"x", "y", "label"}
-        Arrays of shape (n_test,); labels are integer classes.
+        Arrays of shape (n_points,) (the number may differ between methods); labels
+        are integer classes.
     axis_names : mapping of method -> (x axis name, y axis name)
         e.g. ``("z1", "z2")`` for 2-D codes, ``("PC1", "PC2")`` for projections.
     n_cols : int
         Panels per row; one spare cell (or an extra one) holds the legend.
+    labelled : bool
+        False for a data set without labels: every point in one colour, and the spare
+        cell says so instead of holding a legend.
     """
+    if not labelled:
+        embeddings = {m: {**e, "label": np.zeros(len(e["x"]), np.int64)}
+                      for m, e in embeddings.items()}
     n_rows = math.ceil((len(embeddings) + 1) / n_cols)
     fig = Figure(figsize=(4.2 * n_cols, 3.9 * n_rows), layout="constrained")
     axes = list(fig.subplots(n_rows, n_cols, squeeze=False).flat)
@@ -443,6 +468,10 @@ def embeddings_figure(embeddings: Mapping[str, Mapping[str, np.ndarray]],
     spare = axes[len(embeddings):]
     for ax in spare:
         ax.set_axis_off()
+    if not labelled:
+        spare[0].text(0.5, 0.5, "no labels:\none colour", ha="center", va="center",
+                      fontsize=10, transform=spare[0].transAxes)
+        return fig
     # every panel scatters the same classes in the same colours: one shared legend
     handles, names = axes[0].get_legend_handles_labels()
     spare[0].legend(handles, names, title="label", loc="center", ncols=2, markerscale=3,

@@ -5,6 +5,9 @@ and scored on clean test inputs (``metrics/dae_sweep_scores.json``). The text
 names the winning level per criterion from the file's ``best`` and compares our
 numbers with the source text's claim that about 25 % corruption gave the
 lowest loss, without asserting that claim: whether we agree is computed.
+Without labels the sweep is scored by recon MSE alone (the file then has no kNN
+or probe accuracy and no ``best.by_knn_accuracy`` / ``best.by_probe_accuracy``),
+and the text says so.
 """
 
 from __future__ import annotations
@@ -13,7 +16,16 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from latentlab.report.words import Column, figure, fmt, para, pct, table_block
+from latentlab.report.words import (
+    NO_LABELS,
+    NO_LABELS_SENTENCE,
+    Column,
+    figure,
+    fmt,
+    para,
+    pct,
+    table_block,
+)
 
 if TYPE_CHECKING:
     from latentlab.report.build import FigureRef
@@ -44,21 +56,29 @@ def _at(sweep: Mapping, score: str, level: float) -> float:
     return float(sweep[score][int(np.flatnonzero(np.isclose(sweep["levels"], level))[0])])
 
 
+def labelled(sweep: Mapping) -> bool:
+    """Whether the sweep has the label-based scores (kNN and probe accuracy)."""
+    return all(key in sweep and f"by_{key}" in sweep["best"] for key, _ in CRITERIA[1:])
+
+
 def sweep_blocks(sweep: Mapping, refs: Mapping[str, FigureRef]) -> list[dict]:
     """The section: what was swept, the figure, the table, the winners, the claim."""
     labels = [level_text(v) for v in sweep["levels"]]
-    values = {c.key: dict(zip(labels, (float(v) for v in sweep[c.key]))) for c in SWEEP_COLUMNS}
+    columns = SWEEP_COLUMNS if labelled(sweep) else SWEEP_COLUMNS[:1]
+    values = {c.key: dict(zip(labels, (float(v) for v in sweep[c.key]))) for c in columns}
     noise = sweep["noise_type"]
     plain = (" Level 0 corrupts nothing: it is the plain AE objective." if
              np.isclose(sweep["levels"], 0.0).any() else "")
+    scored = ("recon MSE, kNN accuracy and the logistic probe's accuracy. The best value of "
+              "each column is in bold." if labelled(sweep) else
+              f"recon MSE only ({NO_LABELS}). The best value is in bold.")
     return [
         para(f"The DAE was retrained at each level of `dae_sweep.levels` ({', '.join(labels)}) "
              f"with `dae_sweep.noise_type` = {noise} ({NOISE_WORDS.get(noise, noise)}), every "
              "other setting as `train.dae`, and scored on clean test inputs "
-             "(`metrics/dae_sweep_scores.json`): recon MSE, kNN accuracy and the logistic "
-             f"probe's accuracy. The best value of each column is in bold.{plain}"),
+             f"(`metrics/dae_sweep_scores.json`): {scored}{plain}"),
         figure(refs["dae_sweep"]),
-        table_block("dae-sweep-table", f"{noise} level", labels, SWEEP_COLUMNS, values),
+        table_block("dae-sweep-table", f"{noise} level", labels, columns, values),
         para(best_level_sentence(sweep)),
         para(claim_sentence(sweep)),
     ]
@@ -67,8 +87,12 @@ def sweep_blocks(sweep: Mapping, refs: Mapping[str, FigureRef]) -> list[dict]:
 def best_level_sentence(sweep: Mapping) -> str:
     """The winning level by each criterion, from ``best.by_<score>``, with its score."""
     best = sweep["best"]
+    criteria = CRITERIA if labelled(sweep) else CRITERIA[:1]
     parts = [f"{level_text(best[f'by_{key}'])} by {name} (`best.by_{key}`, "
-             f"{fmt(_at(sweep, key, best[f'by_{key}']))})" for key, name in CRITERIA]
+             f"{fmt(_at(sweep, key, best[f'by_{key}']))})" for key, name in criteria]
+    if len(parts) == 1:
+        return (f"On this data the best level is {parts[0]}. {NO_LABELS_SENTENCE}, so recon "
+                "MSE is the only criterion.")
     text = f"On this data the best level is {parts[0]}, {parts[1]} and {parts[2]}."
     winners = {float(best[f"by_{key}"]) for key, _ in CRITERIA}
     if len(winners) == 1:
@@ -96,9 +120,12 @@ def claim_sentence(sweep: Mapping) -> str:
                  else f"at {level_text(nearest)}, the level nearest 0.25,")
         higher = f", {pct(near / mse - 1.0)} higher" if mse > 0 else ""
         text = head + f", which differs from the claim: {where} our MSE is {fmt(near)}{higher}."
+    tail = (" Our loss is the recon MSE on clean test images, which may not be the loss the "
+            "claim measured.")
+    if not labelled(sweep):
+        return text + tail
     reps = sorted({level_text(sweep["best"][f"by_{k}"]) for k in ("knn_accuracy",
                                                                  "probe_accuracy")}, key=float)
     levels_word = "level is" if len(reps) == 1 else "levels are"
-    return text + (f" By the representation scores the best {levels_word} {' and '.join(reps)}. "
-                   "Our loss is the recon MSE on clean test images, which may not be the loss "
-                   "the claim measured.")
+    return text + f" By the representation scores the best {levels_word} {' and '.join(reps)}." \
+        + tail

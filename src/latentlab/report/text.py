@@ -12,16 +12,26 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
+import platform
 from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
 from latentlab.params import MODELS
 from latentlab.report.inputs import METHODS, ReportInputs, prior_grid_models
+from latentlab.report.sections_changes import changes_blocks
+from latentlab.report.sections_data import (
+    data_blocks,
+    likelihood_note,
+    likelihood_words,
+    provenance_items,
+)
 from latentlab.report.sections_info import info_theory_blocks, vae_info_blocks
 from latentlab.report.sections_sweep import sweep_blocks
 from latentlab.report.words import (
     DASH,
+    NO_LABELS,
+    NO_LABELS_SENTENCE,
     SECTIONS,
     Column,
     compare_words,
@@ -40,7 +50,6 @@ __all__ = ["captions", "comparison_table", "fmt", "interpolation_sentence",
            "prior_match_sentence", "sections", "title"]
 
 VERSIONED_PACKAGES = ("torch", "scikit-learn", "dvc", "mlflow", "numpy", "matplotlib")
-SHA_SHORT = 12  # hex digits of the data checksum shown in running text
 PRIOR_MASS = 0.99  # the interpolation text compares ‖z‖² with this quantile of the prior's χ²
 
 
@@ -71,6 +80,22 @@ COLUMNS = (
     Column("latent_var_mean", "mean var (prior: 1)", None),
     Column("fit_seconds", "fit seconds", None, digits=3),
 )
+LABEL_COLUMNS = ("knn_accuracy", "probe_accuracy")  # left out for a data set without labels
+
+
+def columns(inputs: ReportInputs) -> tuple[Column, ...]:
+    """The comparison table's columns: without labels, no kNN or probe accuracy."""
+    return tuple(c for c in COLUMNS if inputs.has_labels or c.key not in LABEL_COLUMNS)
+
+
+def tsne_subsampled(inputs: ReportInputs) -> bool:
+    """Whether t-SNE embedded a subsample (``subsampled`` in its metrics; older: no)."""
+    return bool(inputs.baseline_metrics["tsne"].get("subsampled", False))
+
+
+def _embedded_counts(inputs: ReportInputs) -> dict[str, int]:
+    """Rows of each method's embedding CSV."""
+    return {m: len(inputs.embeddings[m]["x"]) for m in METHODS}
 
 
 def title(inputs: ReportInputs) -> str:
@@ -83,14 +108,29 @@ def captions(inputs: ReportInputs, n_examples: int) -> dict[str, str]:
     rows = ", ".join(["input"] + [m for m in METHODS if "recon_test" in inputs.codes[m]])
     a, b = (int(i) for i in inputs.walks["pair"])
     grid = prior_grid_models(inputs.walks)
+    n_test = len(inputs.splits["x_test"])
+    shown = _embedded_counts(inputs)
+    points = ("The test split" if all(v == n_test for v in shown.values()) else
+              "Test points (" + ", ".join(f"{m} {v}" for m, v in shown.items())
+              + f" of {n_test}; a seeded subsample)")
+    colours = ("coloured by label" if inputs.has_labels else
+               "in one colour (no labels)")
     return {
-        "data_examples": "The first test image of each class.",
+        "data_examples": ("The first test image of each class." if inputs.has_labels else
+                          "The first test images (no labels)."),
         "pca_variance": "PCA: fraction of the training variance per component, and cumulative.",
-        "ae_dae_curves": "AE and DAE: reconstruction NLL per epoch (nats per example), "
-                         "train and val; the dotted line marks the epoch kept.",
+        "pca_reconstructions": f"The first {n} test images (top row) and PCA's reconstructions "
+                               "from their coordinates on the kept components. Values outside "
+                               "[0, 1] are clipped for display.",
+        "ae_curves": "AE: reconstruction NLL per epoch (nats per example), train and val; the "
+                     "dotted line marks the epoch kept.",
+        "dae_curves": "DAE: reconstruction NLL per epoch (nats per example), train and val, "
+                      "the train curve on corrupted inputs; the dotted line marks the epoch "
+                      "kept.",
         "vae_elbo_curves": "VAE: reconstruction, KL and ELBO per epoch (nats per example), "
-                           "train and val; the dotted line marks the epoch kept.",
-        "embeddings": "The test split in 2-D, one panel per method, coloured by label.",
+                           "train and val, and the effective KL weight β of the training loss "
+                           "(train_beta); the dotted line marks the epoch kept.",
+        "embeddings": f"{points} in 2-D, one panel per method, {colours}.",
         "reconstructions": f"The first {n} test images (top row) and their reconstructions; "
                            f"rows: {rows}. Values outside [0, 1] are clipped for display.",
         "prior_samples": "Images decoded from z ~ N(0, I) by each model's decoder.",
@@ -118,11 +158,14 @@ def sections(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
     ``{"kind": "code", "summary", "language", "text"}``.
     """
     blocks = {
-        "data": lambda: _data_blocks(inputs, refs),
+        "changes": lambda: changes_blocks(inputs.git, inputs.metrics_before,
+                                          inputs.metrics_now),
+        "data": lambda: data_blocks(inputs, refs),
         "comparison": lambda: _comparison_blocks(inputs),
         "pca": lambda: _pca_blocks(inputs, refs),
         "tsne": lambda: _tsne_blocks(inputs),
-        "ae-dae": lambda: _ae_dae_blocks(inputs, refs),
+        "ae": lambda: _ae_blocks(inputs, refs),
+        "dae": lambda: _dae_blocks(inputs, refs),
         "dae-sweep": lambda: sweep_blocks(inputs.dae_sweep, refs),
         "vae": lambda: _vae_blocks(inputs, refs),
         "info": lambda: info_theory_blocks(inputs),
@@ -133,29 +176,6 @@ def sections(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
             for i, (sid, name) in enumerate(SECTIONS, start=1)]
 
 
-def _data_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
-    src, s = inputs.source, inputs.splits
-    h, w = (int(v) for v in s["image_shape"])
-    counts = {k: len(s[f"x_{k}"]) for k in ("train", "val", "test")}
-    total = sum(counts.values())
-    split_text = ", ".join(f"{k} {n} ({pct(n / total)})" for k, n in counts.items())
-    agree = ("all of the data set" if total == int(src["n_examples"]) else
-             f"not the {src['n_examples']} images `source.json` records: "
-             "check the preprocess stage")
-    lo = min(float(s[f"x_{k}"].min()) for k in counts)
-    hi = max(float(s[f"x_{k}"].max()) for k in counts)
-    raw = (f"Raw pixel values run from 0 to {float(src['pixel_max']):g} (`pixel_max`) and are"
-           if "pixel_max" in src else "Pixels are")
-    return [
-        _p(f"{src['name']}, from {src['origin']}: {src['n_examples']} images of {h}×{w} "
-           f"pixels in {src['n_classes']} classes (`source.json`)."),
-        _p(f"Splits: {split_text}; {total} images in all, {agree}."),
-        _p(f"{raw} scaled to [0, 1]; the splits span [{fmt(lo)}, {fmt(hi)}]."),
-        _p(f"Data checksum (sha256): `{src['sha256'][:SHA_SHORT]}…` (in full under Provenance)."),
-        _fig(refs["data_examples"]),
-    ]
-
-
 def _column_values(inputs: ReportInputs, key: str) -> dict[str, float | None]:
     if key == "fit_seconds":
         return dict(inputs.fit_seconds)
@@ -164,8 +184,9 @@ def _column_values(inputs: ReportInputs, key: str) -> dict[str, float | None]:
 
 def comparison_table(inputs: ReportInputs) -> dict:
     """The table block: one row per method, one cell per :data:`COLUMNS`, best in bold."""
-    return table_block("comparison-table", "method", METHODS, COLUMNS,
-                       {c.key: _column_values(inputs, c.key) for c in COLUMNS},
+    cols = columns(inputs)
+    return table_block("comparison-table", "method", METHODS, cols,
+                       {c.key: _column_values(inputs, c.key) for c in cols},
                        as_text=lambda col, v: (str(int(v)) if col.key == "latent_dim"
                                                else fmt(v, col.digits)))
 
@@ -185,25 +206,37 @@ def _ranking(values: Mapping[str, float | None], better: str) -> str:
 
 
 def _comparison_blocks(inputs: ReportInputs) -> list[dict]:
+    labels = ("kNN accuracy is a k-nearest-neighbour classifier's (`latent_stats.knn_neighbors`) "
+              "and probe accuracy a logistic-regression probe's on the standardised codes, both "
+              "fit on the training codes." if inputs.has_labels else
+              f"{NO_LABELS_SENTENCE} (`has_labels`: false in `source.json`): the table has no "
+              "accuracy columns, and ranks the codes by trustworthiness, reconstruction and "
+              "closeness to the prior only.")
+    subsample = ""
+    if tsne_subsampled(inputs):
+        n = inputs.latent_stats["tsne"].get("n_test_points", len(inputs.codes["tsne"]["z_test"]))
+        subsample = (f" t-SNE's row is computed on its subsample of {int(n)} test points "
+                     f"(`n_test_points`; {section_ref('tsne')}), the other rows on all "
+                     f"{len(inputs.splits['x_test'])}.")
     blocks = [_p("All numbers are on the test split (`metrics/latent_stats.json`). ↑: higher is "
                  "better, ↓: lower is better; the best value of each ranked column is in bold. "
-                 "kNN accuracy is a k-nearest-neighbour classifier's "
-                 "(`latent_stats.knn_neighbors`) and probe accuracy a logistic-regression "
-                 "probe's on the standardised codes, both fit on the training codes. recon "
+                 f"{labels} recon "
                  "MSE is the mean squared error of the test reconstructions (— where the "
                  "method cannot reconstruct). KL(fit ‖ N(0, I)) is the KL from a "
                  "full-covariance gaussian fit of the test codes to the prior, so correlations "
                  "between dimensions count. The moment columns are references, not ranks: the "
                  "prior N(0, I) has mean 0 and variance 1 in every dimension; fit seconds are "
-                 "wall time (`metrics/fit_seconds.json`) on the machine that ran the pipeline."),
+                 "wall time (`metrics/fit_seconds.json`) on the machine that ran the pipeline."
+                 + subsample),
               comparison_table(inputs)]
-    for col in COLUMNS:
+    for col in columns(inputs):
         if col.better:
             ranking = _ranking(_column_values(inputs, col.key), col.better)
             blocks.append(_p(f"{col.header.rstrip(' ↑↓')} (`{col.key}`): {ranking}."))
     blocks.append(_p(_correlation_sentence(inputs.latent_stats)))
-    for key, name in (("knn_accuracy", "kNN"), ("probe_accuracy", "probe")):
-        blocks.append(_p(_tsne_lead_sentence(_column_values(inputs, key), key, name)))
+    if inputs.has_labels:
+        for key, name in (("knn_accuracy", "kNN"), ("probe_accuracy", "probe")):
+            blocks.append(_p(_tsne_lead_sentence(_column_values(inputs, key), key, name)))
     return blocks
 
 
@@ -236,32 +269,69 @@ def _pca_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dic
                  f"the last {pct(ratio[-1])}."),
               _fig(refs["pca_variance"])]
     pca_mse, ae_mse = stats["pca"].get("recon_mse"), stats["ae"].get("recon_mse")
+    if pca_mse is not None:
+        blocks.append(_p(f"PCA reconstructs a test image from its {metrics['n_components']} "
+                         f"coordinates with mean squared error {fmt(pca_mse)} per pixel "
+                         "(`recon_mse`)."))
+    blocks.append(_fig(refs["pca_reconstructions"]))
     if pca_mse is not None and ae_mse is not None:
         blocks.append(_p(f"As the linear reference for reconstruction with the same number of "
-                         f"dimensions: the AE's test recon MSE ({fmt(ae_mse)}) is "
-                         f"{compare_words(ae_mse, pca_mse)} PCA's ({fmt(pca_mse)}) "
-                         "(`recon_mse`)."))
+                         f"dimensions: the AE's test recon MSE ({fmt(ae_mse)}, "
+                         f"{section_ref('ae')}) is {compare_words(ae_mse, pca_mse)} PCA's "
+                         f"({fmt(pca_mse)}) (`recon_mse`)."))
     return blocks
+
+
+def tsne_subsample_sentence(inputs: ReportInputs) -> str:
+    """How many points t-SNE embedded, of how many, and which metrics the subsample gives."""
+    metrics, codes = inputs.baseline_metrics["tsne"], inputs.codes["tsne"]
+    k_train, k_test = len(codes["z_train"]), len(codes["z_test"])
+    n_train, n_test = len(inputs.splits["x_train"]), len(inputs.splits["x_test"])
+    n_points = int(inputs.latent_stats["tsne"].get("n_test_points", k_test))
+    how = ("stratified by label within each split" if inputs.has_labels else
+           "stratified by split only (no labels)")
+    scored = ("kNN accuracy (`knn_accuracy`) and probe accuracy (`probe_accuracy`) (the "
+              f"classifier and the probe fit on its {k_train} training points), " if
+              inputs.has_labels else "")
+    return (f"t-SNE embedded a seeded, stratified subsample of {metrics['n_points_embedded']} of "
+            f"{metrics['n_points_available']} points (`baselines.tsne.max_points` = "
+            f"{metrics['max_points']}; `subsampled`, `n_points_embedded`, `n_points_available` "
+            f"in `metrics/baseline/tsne.json`): {k_train} of the {n_train} training and "
+            f"{k_test} of the {n_test} test images, each split its share, {how}. t-SNE's "
+            f"metrics ({section_ref('comparison')}) are computed on this subsample's {n_points} "
+            f"test points (`n_test_points` in `metrics/latent_stats.json`): {scored}"
+            "trustworthiness (`trustworthiness`), the codes' moments and KL(fit ‖ N(0, I)) "
+            f"(`latent_kl_to_prior_nats`); every other method's on all {n_test} test images.")
 
 
 def _tsne_blocks(inputs: ReportInputs) -> list[dict]:
     metrics, codes = inputs.baseline_metrics["tsne"], inputs.codes["tsne"]
     stats = inputs.latent_stats
-    return [
-        _p(f"t-SNE has no transform for new points, so its {len(codes['z_train'])} training and "
-           f"{len(codes['z_test'])} test points were embedded together (`embedded`: "
-           f"\"{metrics['embedded']}\"); the report shows the test points. Their 2-D neighbours "
-           "were placed with the training points present, so t-SNE's kNN accuracy "
-           f"({fmt(stats['tsne']['knn_accuracy'])}, `knn_accuracy`) is optimistic next to the "
-           "methods that encode test points they never saw."),
-        _p(f"The embedding ended at KL divergence {fmt(metrics['kl_divergence'])} "
+    blocks = [_p(tsne_subsample_sentence(inputs))] if tsne_subsampled(inputs) else []
+    together = (f"t-SNE has no transform for new points, so its {len(codes['z_train'])} training "
+                f"and {len(codes['z_test'])} test points were embedded together (`embedded`: "
+                f"\"{metrics['embedded']}\"); the report shows the test points. Their 2-D "
+                "neighbours were placed with the training points present, ")
+    if inputs.has_labels:
+        together += (f"so t-SNE's kNN accuracy ({fmt(stats['tsne']['knn_accuracy'])}, "
+                     "`knn_accuracy`) is optimistic next to the methods that encode test points "
+                     "they never saw.")
+    else:
+        together += ("unlike the codes of the methods that encode test points they never saw. "
+                     f"{NO_LABELS_SENTENCE}.")
+    perplexity = (f" with perplexity {float(metrics['perplexity']):g} (`perplexity`)"
+                  if "perplexity" in metrics else "")
+    return blocks + [
+        _p(together),
+        _p(f"The embedding{perplexity} ended at KL divergence {fmt(metrics['kl_divergence'])} "
            f"(`kl_divergence`, t-SNE's own objective) after {metrics['n_iter']} iterations; "
            f"trustworthiness {fmt(stats['tsne']['trustworthiness'])} (`trustworthiness`). "
            "t-SNE has no decoder, so its recon MSE is —."),
     ]
 
 
-def _training_sentence(model: str, metrics: dict, curves: Mapping[str, np.ndarray]) -> str:
+def _training_sentence(model: str, metrics: dict, curves: Mapping[str, np.ndarray],
+                       likelihood: str | None = None) -> str:
     """Best epoch, stopping, recon at the best epoch, and the test recon NLL of one model."""
     best, run = int(metrics["best_epoch"]), int(metrics["epochs_run"])
     stop = "stopped early" if metrics["stopped_early"] else "ran its full epoch budget"
@@ -272,34 +342,49 @@ def _training_sentence(model: str, metrics: dict, curves: Mapping[str, np.ndarra
     return (f"{model.upper()}: the validation loss was lowest at epoch {best} of {run} "
             f"({stop}){curve} nats per example. Test recon NLL {fmt(test['recon'])} nats per "
             f"example, {fmt(test['bits_per_dim'])} bits per dim (`test.recon`, "
-            f"`test.bits_per_dim`; {metrics['likelihood']} likelihood).")
+            f"`test.bits_per_dim`; {likelihood or metrics['likelihood'] + ' likelihood'}).")
 
 
-def _ae_dae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
-    tm, stats = inputs.train_metrics, inputs.latent_stats
-    ae, dae = tm["ae"]["test"]["recon"], tm["dae"]["test"]["recon"]
-    ae_knn, dae_knn = stats["ae"]["knn_accuracy"], stats["dae"]["knn_accuracy"]
+def _ae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
+    ae = inputs.latent_stats["ae"]
     return [
-        _p("The DAE is the AE's network trained on corrupted inputs to reconstruct the clean "
-           "image; it is evaluated on clean test inputs, like the AE."),
-        _p(_training_sentence("ae", tm["ae"], inputs.curves["ae"])),
-        _p(_training_sentence("dae", tm["dae"], inputs.curves["dae"])),
-        _p(f"On clean test images the DAE's recon NLL is {compare_words(dae, ae)} the AE's "
-           f"({fmt(dae)} vs {fmt(ae)} nats per example, `test.recon`), and its kNN accuracy is "
-           f"{compare_words(dae_knn, ae_knn)} the AE's ({fmt(dae_knn)} vs {fmt(ae_knn)}, "
-           "`knn_accuracy`)."),
-        _fig(refs["ae_dae_curves"]),
+        _p("The AE is an MLP encoder to a latent code and a mirrored decoder back to the "
+           "image, trained to reconstruct its input; nothing constrains where its codes lie."),
+        _p(_training_sentence("ae", inputs.train_metrics["ae"], inputs.curves["ae"],
+                              likelihood_words(inputs, "ae"))),
+        _fig(refs["ae_curves"]),
+        _p(f"Its {int(ae['latent_dim'])}-dimensional test codes "
+           + (f"separate the classes (kNN accuracy {fmt(ae['knn_accuracy'])}, `knn_accuracy`; "
+              f"probe accuracy {fmt(ae['probe_accuracy'])}, `probe_accuracy`) but "
+              if inputs.has_labels else "")
+           + f"follow no prior: mean variance "
+           f"{fmt(ae['latent_var_mean'])} per dimension (`latent_var_mean`; N(0, I) has 1) and "
+           f"KL(fit ‖ N(0, I)) = {fmt(ae['latent_kl_to_prior_nats'])} nats "
+           "(`latent_kl_to_prior_nats`)"
+           + ("." if inputs.has_labels else f"; {NO_LABELS}, so nothing here says how well "
+              "they separate classes.")),
     ]
 
 
-def _likelihood_note(likelihood: str) -> str:
-    if likelihood == "bernoulli":
-        return ("The likelihood is Bernoulli, but these pixels are grey levels in [0, 1], not "
-                "binary: the recon term is a binary cross-entropy on non-binary targets, a "
-                "relaxation. The ELBO is therefore not a normalised log-likelihood of the "
-                "images, and its bits per dim are not comparable with a proper density model's.")
-    return ("The likelihood is Gaussian with a fixed standard deviation: recon is a density in "
-            "nats per example that depends on that standard deviation (and may be negative).")
+def _dae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
+    tm, stats = inputs.train_metrics, inputs.latent_stats
+    ae, dae = tm["ae"]["test"]["recon"], tm["dae"]["test"]["recon"]
+    recon = (f"On clean test images the DAE's recon NLL is {compare_words(dae, ae)} the AE's "
+             f"({fmt(dae)} vs {fmt(ae)} nats per example, `test.recon`)")
+    if inputs.has_labels:
+        ae_knn, dae_knn = stats["ae"]["knn_accuracy"], stats["dae"]["knn_accuracy"]
+        recon += (f", and its kNN accuracy is {compare_words(dae_knn, ae_knn)} the AE's "
+                  f"({fmt(dae_knn)} vs {fmt(ae_knn)}, `knn_accuracy`).")
+    else:
+        recon += f". {NO_LABELS_SENTENCE}."
+    return [
+        _p("The DAE is the AE's network trained on corrupted inputs to reconstruct the clean "
+           "image; it is evaluated on clean test inputs, like the AE."),
+        _p(_training_sentence("dae", tm["dae"], inputs.curves["dae"],
+                              likelihood_words(inputs, "dae"))),
+        _fig(refs["dae_curves"]),
+        _p(recon),
+    ]
 
 
 def _vae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
@@ -315,8 +400,10 @@ def _vae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dic
     if not math.isclose(-elbo, neg_elbo, rel_tol=1e-3, abs_tol=1e-3):
         blocks.append(_p(f"Warning: the recorded ELBO ({fmt(elbo)}) differs from −(recon + KL) "
                          f"= {fmt(-neg_elbo)} by {fmt(abs(elbo + neg_elbo))} nats."))
-    blocks.append(_p(_likelihood_note(metrics["likelihood"])))
-    blocks.append(_p(_training_sentence("vae", metrics, inputs.curves["vae"])))
+    blocks.append(_p(likelihood_note(inputs, "vae")))
+    blocks.append(_p(beta_sentence(inputs)))
+    blocks.append(_p(_training_sentence("vae", metrics, inputs.curves["vae"],
+                                        likelihood_words(inputs, "vae"))))
     ae = float(inputs.train_metrics["ae"]["test"]["recon"])
     word = compare_words(recon, ae)
     blocks.append(_p(f"The VAE's test recon NLL is {word} the AE's ({fmt(recon)} vs {fmt(ae)} "
@@ -325,6 +412,36 @@ def _vae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dic
                         if word == "higher than" else ".")))
     blocks.append(_fig(refs["vae_elbo_curves"]))
     return blocks + vae_info_blocks(inputs, refs)
+
+
+SCHEDULE_WORDS = {
+    "constant": "constant: the weight is β at every epoch",
+    "linear": "linear: the weight ramps up to β over the first {warmup} epochs "
+              "(`train.vae.kl_warmup_epochs`)",
+    "cyclical": "cyclical: the ramp to β repeats in {cycles} cycles (`train.vae.kl_cycles`, "
+                "Fu et al. 2019)",
+}
+
+
+def beta_sentence(inputs: ReportInputs) -> str:
+    """β, its schedule, and the effective KL weight per epoch read from the training curve."""
+    p = inputs.vae_params
+    curve = inputs.curves["vae"]
+    weights = curve["train_beta"]
+    best = int(inputs.train_metrics["vae"]["best_epoch"])
+    at_best = np.flatnonzero(curve["epoch"] == best)
+    schedule = SCHEDULE_WORDS.get(p.kl_schedule, p.kl_schedule).format(
+        warmup=p.kl_warmup_epochs, cycles=p.kl_cycles)
+    span = (f"was {weights[0]:g} at every epoch" if np.all(weights == weights[0]) else
+            f"ran from {weights.min():g} to {weights.max():g}"
+            + (f", {weights[at_best[0]]:g} at the epoch kept" if len(at_best) else ""))
+    loss = ("so the training loss was exactly −ELBO" if p.beta == 1.0 and np.all(weights == 1.0)
+            else "so the training loss was recon + β·KL, not −ELBO")
+    return (f"β (`train.vae.beta`) = {p.beta:g}, schedule (`train.vae.kl_schedule`) "
+            f"{schedule}. The effective KL weight per epoch (`train_beta` in "
+            f"`plots/train/vae.csv`, MLflow `train/beta`) {span}, {loss}. Every ELBO "
+            "in this report is the unweighted one (β = 1), and early stopping kept the epoch "
+            "with the best unweighted validation ELBO.")
 
 
 def prior_match_sentence(stats: Mapping[str, dict]) -> str:
@@ -360,7 +477,7 @@ def _latent_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[
     moments = "; ".join(f"{m} {fmt(stats[m]['latent_mean_abs'])} and "
                         f"{fmt(stats[m]['latent_var_mean'])}" for m in METHODS)
     return [
-        _p(_embedding_sentence(stats, projected, native)),
+        _p(_embedding_sentence(inputs, projected, native)),
         _fig(refs["embeddings"]),
         _p(f"Test reconstructions; recon MSE (`recon_mse`): {mse}."),
         _fig(refs["reconstructions"]),
@@ -422,9 +539,12 @@ def interpolation_sentence(inputs: ReportInputs) -> str:
     bound = (fmt(quantile["vae"]) if len(set(quantile.values())) == 1 else
              ", ".join(f"{fmt(q)} for {m}" for m, q in quantile.items()))
     where = "stays inside" if "vae" in inside else "leaves"
-    return (f"Interpolation: the straight line between the codes of two test images of different "
-            f"classes (test images {a}, label {int(y[a])}, and {b}, label {int(y[b])}; `pair` in "
-            f"`walks.npz`), decoded at {steps} evenly spaced points, ends included, next to the "
+    which = (f"two test images of different classes (test images {a}, label {int(y[a])}, and "
+             f"{b}, label {int(y[b])}; `pair` in `walks.npz`)" if inputs.has_labels else
+             f"two test images ({a} and {b}, `pair` in `walks.npz`; no labels, so not chosen "
+             "by class)")
+    return (f"Interpolation: the straight line between the codes of {which}, "
+            f"decoded at {steps} evenly spaced points, ends included, next to the "
             f"true images. ‖z‖² along each path runs from {', '.join(ranges)}; under the prior "
             f"N(0, I), {pct(PRIOR_MASS)} of codes have ‖z‖² below {bound} (χ² with latent_dim "
             f"degrees of freedom). The VAE's path {where} that region, where the prior puts its "
@@ -433,8 +553,8 @@ def interpolation_sentence(inputs: ReportInputs) -> str:
             "of the points between.")
 
 
-def _embedding_sentence(stats: Mapping[str, dict], projected: list[str],
-                        native: list[str]) -> str:
+def _embedding_sentence(inputs: ReportInputs, projected: list[str], native: list[str]) -> str:
+    stats = inputs.latent_stats
     parts = []
     if projected:
         dims = ", ".join(f"{m} {int(stats[m]['latent_dim'])}" for m in projected)
@@ -444,19 +564,40 @@ def _embedding_sentence(stats: Mapping[str, dict], projected: list[str],
     if native:
         parts.append(f"{', '.join(native)} {'is' if len(native) == 1 else 'are'} 2-D and "
                      "shown as is")
-    return "; ".join(parts) + ". Colours are the true labels."
+    text = "; ".join(parts) + "."
+    n_test, shown = len(inputs.splits["x_test"]), _embedded_counts(inputs)
+    if any(v < n_test for v in shown.values()):
+        text += (" Each panel shows at most `latent_stats.plot_points` of the test points, a "
+                 "seeded subsample (rows of `plots/embeddings/<method>.csv`: "
+                 + ", ".join(f"{m} {v}" for m, v in shown.items()) + f", of {n_test}"
+                 + ("; t-SNE's only from the points it embedded" if tsne_subsampled(inputs)
+                    else "") + ").")
+    return text + (" Colours are the true labels." if inputs.has_labels else
+                   " No labels: every point has one colour.")
 
 
 def _provenance_blocks(inputs: ReportInputs) -> list[dict]:
-    src = inputs.source
-    items = [("data sha256", src["sha256"]), ("data origin", str(src["origin"]))]
+    src, git = inputs.source, inputs.git
+    commit = git.commit or f"none ({git.reason})"
+    changed = ", ".join(git.changed) if git.changed else "none"
+    items = [("git commit (HEAD when rendered)", commit),
+             ("uncommitted changes then", changed if git.commit else DASH),
+             ("data sha256", src["sha256"]), ("data origin", str(src["origin"]))]
     if "sklearn_version" in src:
         items.append(("scikit-learn that produced the data", str(src["sklearn_version"])))
+    items += provenance_items(inputs)
+    items.append(("python", platform.python_version()))
     items += [(name, version) for name, version in package_versions().items()]
     return [
-        _p("Package versions are those installed when the report was rendered. The report "
-           "holds no timestamp, commit or run id: it is a DVC output and changes only when "
-           "its inputs do."),
+        _p("The git commit is HEAD when the report was rendered, the commit the run started "
+           "from: the numbers come from its code and params plus the uncommitted changes "
+           "listed (`params.yaml`, `dvc.yaml`, `src/`, `stages/`). Once the results are "
+           "committed, that commit is their commit's parent. Package versions are those "
+           "installed when the report was rendered; the params are the whole `params.yaml` "
+           "below. The report holds no timestamp or run id: it is a DVC output and changes "
+           "only when its inputs (or the commit it compares with) do. The report stage's "
+           "MLflow run carries the same commit (`mlflow.source.git.commit`) and the report "
+           "as artifacts; `outputs/report/link.json` finds it."),
         {"kind": "kv", "items": items},
         {"kind": "code", "summary": "params.yaml", "language": "yaml",
          "text": inputs.params_text.rstrip("\n")},

@@ -17,18 +17,26 @@ if TYPE_CHECKING:  # for annotations only: importing build at run time would be 
     from latentlab.report.build import FigureRef
 
 DASH = "—"
+# Said wherever a label-based metric would be, for a data set without labels.
+NO_LABELS = "no labels: kNN and probe accuracy are skipped"
+NO_LABELS_SENTENCE = "No labels: kNN and probe accuracy are skipped"
 
 # The report's sections in order, as (id, title); numbered from 1 by position so a
-# cross-reference ("section 7") follows the order when a section is added.
+# cross-reference ("section 7") follows the order when a section is added. After what
+# changed since the last commit, they follow the story: the data, the linear and the
+# nonlinear baseline, the three autoencoders, all methods side by side, what the latent
+# spaces look like, and where the numbers came from.
 SECTIONS = (
+    ("changes", "What changed"),
     ("data", "Data set"),
-    ("comparison", "Comparison"),
     ("pca", "Linear baseline: PCA"),
     ("tsne", "Nonlinear baseline: t-SNE"),
-    ("ae-dae", "AE and DAE"),
+    ("ae", "Autoencoder (AE)"),
+    ("dae", "Denoising autoencoder (DAE)"),
     ("dae-sweep", "DAE corruption sweep"),
-    ("vae", "VAE"),
+    ("vae", "Variational autoencoder (VAE)"),
     ("info", "Information theory, measured"),
+    ("comparison", "Comparison of all methods"),
     ("latent", "Latent spaces"),
     ("provenance", "Provenance"),
 )

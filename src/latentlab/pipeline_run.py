@@ -1,0 +1,147 @@
+"""``python -m latentlab.pipeline_run repro|exp run [DVC ARGS]``: DVC under one parent MLflow run.
+
+``make repro`` runs this. DVC starts at once; the parent run is created in a
+thread meanwhile (importing MLflow and opening the store take ~2 s, which
+would otherwise delay every ``repro``, even a no-op one), and its id reaches
+the stages through the file named in ``LATENTLAB_PARENT_RUN_FILE`` (see
+:mod:`latentlab.parent_run`). When DVC exits, the parent gets the comparison
+table (as metrics ``<method>/<metric>`` and as ``comparison/`` artifacts) and
+the report, if the report stage did not already log them, and ends FINISHED,
+FAILED or KILLED with DVC's outcome. The exit code is DVC's.
+
+``exp run --queue`` / ``--run-all`` only queue or hand work to queue workers,
+which run with ``DVC_EXP_NAME`` set and make their own parent per experiment,
+so for those this command just runs DVC.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from latentlab import parent_run, tracking
+
+USAGE = "usage: python -m latentlab.pipeline_run repro|exp run [DVC ARGS...]"
+COMPARISON_TABLE = Path("metrics/latent_stats.json")
+REPORT_DIR = Path("reports")
+QUEUE_FLAGS = ("--queue", "--run-all")
+
+
+def exit_status(returncode: int) -> str:
+    """The parent run's status for DVC's exit code (a signal's 128+n or -n is KILLED)."""
+    if returncode == 0:
+        return "FINISHED"
+    killed = {signal.SIGINT, signal.SIGTERM, signal.SIGKILL}
+    if -returncode in killed or returncode - 128 in killed:
+        return "KILLED"
+    return "FAILED"
+
+
+class ParentCreator(threading.Thread):
+    """Creates the parent run off the critical path and hands its id to the stages."""
+
+    def __init__(self, command: str, handoff: Path):
+        super().__init__(name="mlflow-parent", daemon=True)
+        self.command, self.handoff = command, handoff
+        self.client, self.run_id, self.error = None, None, None
+
+    def run(self) -> None:
+        try:
+            import yaml
+
+            self.client = tracking._client()
+            experiment_id = tracking.open_experiment(
+                self.client, tracking.tracking_uri(),
+                os.environ.get(tracking.EXPERIMENT_ENV, tracking.DEFAULT_EXPERIMENT))
+            tags = parent_run.parent_tags(tracking.standard_tags("pipeline", "-"), self.command)
+            run = self.client.create_run(experiment_id, run_name=self.command, tags=tags)
+            self.run_id = run.info.run_id
+            raw = yaml.safe_load(Path("params.yaml").read_text()) if Path("params.yaml").exists() \
+                else {}
+            _log_params(self.client, self.run_id, _flatten(raw or {}))
+        except BaseException as exc:  # noqa: BLE001 - reported once, below
+            self.error = exc
+        finally:
+            parent_run.write_parent_file(self.handoff, run_id=self.run_id,
+                                         error=None if self.error is None else str(self.error))
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _log_params(client, run_id: str, flat: dict[str, object]) -> None:
+    from mlflow.entities import Param
+
+    items = [Param(k, str(v)[: tracking.MAX_PARAM_LENGTH]) for k, v in sorted(flat.items())]
+    for start in range(0, len(items), 100):
+        client.log_batch(run_id, params=items[start:start + 100])
+
+
+def finish_parent(client, run_id: str, returncode: int) -> None:
+    """Log the comparison table and the report (unless the report stage did) and end the run."""
+    if returncode == 0 and COMPARISON_TABLE.exists():
+        if not client.list_artifacts(run_id, "comparison"):  # the report stage did not run
+            parent_run.log_comparison(client, run_id, COMPARISON_TABLE)
+        if not client.list_artifacts(run_id, "report") and (REPORT_DIR / "report.html").exists():
+            for name in ("report.html", "report.md"):
+                client.log_artifact(run_id, str(REPORT_DIR / name), "report")
+            if (REPORT_DIR / "figures").is_dir():
+                client.log_artifacts(run_id, str(REPORT_DIR / "figures"), "report/figures")
+    client.set_terminated(run_id, status=exit_status(returncode))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        args = ["repro"]
+    if args[0] != "repro" and args[:2] != ["exp", "run"]:
+        print(USAGE, file=sys.stderr)
+        return 2
+    if args[0] == "exp" and any(flag in args for flag in QUEUE_FLAGS):
+        return subprocess.call(["dvc", *args])
+    command = "dvc " + " ".join(args)
+    with tempfile.TemporaryDirectory(prefix="latentlab-parent-") as tmp:
+        handoff = Path(tmp) / "parent.json"
+        env = {**os.environ, parent_run.PARENT_FILE_ENV: str(handoff)}
+        proc = subprocess.Popen(["dvc", *args], env=env)
+        creator = ParentCreator(command, handoff)
+        creator.start()
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
+        try:
+            returncode = proc.wait()
+        except KeyboardInterrupt:  # the terminal sent SIGINT to DVC too; wait for it to stop
+            returncode = proc.wait()
+            returncode = returncode if returncode != 0 else 128 + signal.SIGINT
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        creator.join()
+        if creator.run_id is None:
+            print(f"warning: no parent MLflow run: {tracking._one_line(creator.error)}",
+                  file=sys.stderr)
+            return returncode
+        try:
+            finish_parent(creator.client, creator.run_id, returncode)
+        except Exception as exc:  # noqa: BLE001 - DVC's outputs are done; say what is missing
+            print(f"warning: the parent MLflow run {creator.run_id} could not be finished: "
+                  f"{tracking._one_line(exc)}", file=sys.stderr)
+        else:
+            print(f"MLflow: parent run {creator.run_id} ({exit_status(returncode)}) at "
+                  f"{tracking.tracking_uri()}")
+    return returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

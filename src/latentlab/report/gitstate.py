@@ -1,0 +1,104 @@
+"""What git knows about this run: the commit it started from, and that commit's metrics.
+
+The report's "What changed" section and its provenance read git here, and only
+here (``git`` on the PATH, no library). The commit is HEAD when the report is
+rendered: the commit the run started from. Inside ``dvc repro`` that is the last
+commit; once the new results are committed, it is their commit's parent, so the
+committed report reads as "what this commit changed".
+
+HEAD is deliberately not a DVC dependency of the report: committing the results
+moves HEAD, and a dependency on it would make every commit rerun the report (and
+dirty the workspace again). Instead the report names the commit it compared with,
+and the report stage keeps out of DVC's run-cache (``persist`` on its link file in
+dvc.yaml), so a report is never restored from a run that started from another
+commit. Nothing here writes to the repository (``GIT_OPTIONAL_LOCKS=0``: even
+``git status`` leaves the index alone).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_REV = "HEAD"
+# Tracked inputs of the results whose uncommitted changes the provenance lists
+# (outputs such as metrics/ and reports/ are left out: a run always changes them).
+SOURCE_PATHS = ("params.yaml", "dvc.yaml", "src", "stages")
+GIT_TIMEOUT_S = 30.0
+SHORT_SHA = 12  # hex digits of a commit shown in running text
+
+
+@dataclass(frozen=True)
+class GitState:
+    """The commit a run started from and the inputs that differed from it.
+
+    Attributes
+    ----------
+    commit : str or None
+        HEAD's full sha; None outside a git repository, before the first commit,
+        or without ``git``.
+    reason : str
+        Why ``commit`` is None ("" when it is not).
+    changed : tuple of str
+        Paths under :data:`SOURCE_PATHS` that differed from ``commit`` (modified,
+        staged, deleted or untracked), relative to the repository root, sorted.
+    """
+
+    commit: str | None
+    reason: str = ""
+    changed: tuple[str, ...] = ()
+
+    @property
+    def short(self) -> str:
+        return self.commit[:SHORT_SHA] if self.commit else ""
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess | None:
+    """Run ``git args`` in ``cwd``; None when git is missing or times out."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True,
+                              timeout=GIT_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def read_git_state(root: str | Path, source_paths: tuple[str, ...] = SOURCE_PATHS) -> GitState:
+    """HEAD of the repository holding ``root`` and the source paths that differ from it."""
+    root = Path(root)
+    if not root.is_dir():
+        return GitState(None, f"{root} is not a directory")
+    head = _git(["rev-parse", "--verify", "--quiet", f"{BASE_REV}^{{commit}}"], root)
+    if head is None:
+        return GitState(None, "git is not installed")
+    if head.returncode != 0:
+        return GitState(None, "not a git repository, or no commit yet")
+    status = _git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--",
+                   *source_paths], root)
+    changed: set[str] = set()
+    if status is not None and status.returncode == 0:
+        entries = status.stdout.decode("utf-8", "replace").split("\0")
+        skip_next = False
+        for entry in entries:
+            if skip_next:  # the source path of a rename or copy
+                skip_next = False
+                continue
+            if len(entry) > 3:
+                changed.add(entry[3:])
+                skip_next = entry[0] in "RC"
+    return GitState(head.stdout.decode().strip(), "", tuple(sorted(changed)))
+
+
+def committed_json(commit: str, path: str | Path) -> object | None:
+    """The JSON that ``path`` held at ``commit``; None where it held no such (valid) file."""
+    path = Path(path)
+    shown = _git(["show", f"{commit}:./{path.name}"], path.parent)
+    if shown is None or shown.returncode != 0:
+        return None
+    try:
+        return json.loads(shown.stdout.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None

@@ -1,0 +1,39 @@
+"""The encoder logged as an MLflow PyTorch model embeds new images through mlflow.pyfunc."""
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from latentlab import tracking
+from latentlab.models.autoencoder import AutoEncoder
+from latentlab.models.vae import VAE
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    (tmp_path / ".dvc").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for name in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", "LATENTLAB_PARENT_RUN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("model_class", [VAE, AutoEncoder])
+def test_pyfunc_predict_gives_the_models_codes(store, model_class):
+    torch.manual_seed(0)
+    model = model_class(64, (16,), 3).eval()
+    with tracking.stage_run("train@x", {}, {}) as run:
+        run.log_encoder(model)
+    client = MlflowClient(tracking_uri=tracking.tracking_uri())
+    (r,) = client.search_runs([client.get_experiment_by_name("latentlab").experiment_id])
+    mlflow.set_tracking_uri(tracking.tracking_uri())
+    loaded = mlflow.pyfunc.load_model(f"runs:/{r.info.run_id}/encoder")
+    x = np.random.default_rng(0).random((7, 64), dtype=np.float32)
+    with torch.no_grad():
+        expected = model.codes(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(loaded.predict(x), expected, rtol=1e-6, atol=1e-6)
+    inputs = loaded.metadata.get_input_schema().inputs[0]
+    assert inputs.shape == (-1, 64) and inputs.type == np.dtype(np.float32)
+    assert loaded.metadata.get_output_schema().inputs[0].shape == (-1, 3)

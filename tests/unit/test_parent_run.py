@@ -1,0 +1,133 @@
+"""Parent runs against a real MLflow SQLite store: an experiment's stages nest under one parent."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from latentlab import parent_run, pipeline_run, tracking
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    (tmp_path / ".dvc").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for name in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", parent_run.PARENT_FILE_ENV):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def _runs(filter_string=""):
+    client = MlflowClient(tracking_uri=tracking.tracking_uri())
+    exp = client.get_experiment_by_name(tracking.DEFAULT_EXPERIMENT)
+    return client, {r.info.run_name: r for r in client.search_runs([exp.experiment_id],
+                                                                   filter_string)}
+
+
+def test_an_experiments_stages_share_one_parent_that_ends_with_the_last_stage(store, monkeypatch):
+    monkeypatch.setenv("DVC_EXP_NAME", "beta-two")
+    ended = []
+    for stage in ("train@vae", "evaluate"):
+        with tracking.stage_run(stage, {}, tracking.standard_tags(stage, "h")):
+            pass
+        _, runs = _runs()
+        ended.append((runs["dvc exp beta-two"].info.status, runs["dvc exp beta-two"].info.end_time,
+                      runs[stage].info.end_time))
+    client, runs = _runs()
+    parent = runs["dvc exp beta-two"]
+    assert parent.data.tags[parent_run.PARENT_TAG] == "true"
+    assert parent.data.tags["dvc.exp_name"] == "beta-two"
+    for stage in ("train@vae", "evaluate"):
+        assert runs[stage].data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert len(runs) == 3  # found again by the second stage, not created twice
+    # FINISHED after each stage, and its end moves with the last stage's end
+    assert [status for status, _, _ in ended] == ["FINISHED", "FINISHED"]
+    assert all(parent_end >= stage_end for _, parent_end, stage_end in ended)
+    assert ended[1][1] >= ended[0][2]
+
+
+def test_a_failing_stage_marks_the_experiments_parent_failed(store, monkeypatch):
+    monkeypatch.setenv("DVC_EXP_NAME", "boom")
+    with pytest.raises(RuntimeError):
+        with tracking.stage_run("train@ae", {}, {}):
+            raise RuntimeError("boom")
+    _, runs = _runs()
+    assert runs["dvc exp boom"].info.status == "FAILED"
+    assert runs["train@ae"].info.status == "FAILED"
+
+
+def test_the_wrappers_parent_is_handed_over_by_file_and_left_for_the_wrapper_to_end(
+        store, monkeypatch):
+    client = MlflowClient(tracking_uri=tracking.tracking_uri())
+    experiment_id = tracking.ensure_store() and client.get_experiment_by_name(
+        tracking.DEFAULT_EXPERIMENT).experiment_id
+    parent_id = client.create_run(experiment_id, run_name="dvc repro").info.run_id
+    handoff = store / "parent.json"
+    parent_run.write_parent_file(handoff, run_id=parent_id)
+    monkeypatch.setenv(parent_run.PARENT_FILE_ENV, str(handoff))
+    monkeypatch.setenv("DVC_EXP_NAME", "ignored-when-the-wrapper-runs")
+    table = store / "latent_stats.json"
+    table.write_text(json.dumps({"vae": {"knn_accuracy": 0.9}, "pca": {"knn_accuracy": 0.8}}))
+    with tracking.stage_run("report", {}, {}) as run:
+        run.log_artifact(handoff, "report", to_parent=True)
+        run.log_comparison(table)
+    _, runs = _runs()
+    assert set(runs) == {"dvc repro", "report"}
+    assert runs["report"].data.tags["mlflow.parentRunId"] == parent_id
+    assert runs["dvc repro"].info.status == "RUNNING"  # the wrapper ends it, not a stage
+    assert [a.path for a in client.list_artifacts(parent_id, "report")] == ["report/parent.json"]
+    assert {a.path for a in client.list_artifacts(parent_id, "comparison")} == {
+        "comparison/comparison.csv", "comparison/latent_stats.json"}
+    assert client.get_run(parent_id).data.metrics == {"pca/knn_accuracy": 0.8,
+                                                      "vae/knn_accuracy": 0.9}
+    assert client.list_artifacts(runs["report"].info.run_id) == []
+
+
+def test_without_wrapper_or_experiment_a_stage_run_is_top_level(store):
+    with tracking.stage_run("train@ae", {}, {}):
+        pass
+    _, runs = _runs()
+    assert set(runs) == {"train@ae"}
+    assert "mlflow.parentRunId" not in runs["train@ae"].data.tags
+
+
+def test_a_parent_file_without_a_run_id_leaves_the_stage_top_level(store, monkeypatch):
+    handoff = store / "parent.json"
+    parent_run.write_parent_file(handoff, error="store unreachable")
+    monkeypatch.setenv(parent_run.PARENT_FILE_ENV, str(handoff))
+    with tracking.stage_run("train@ae", {}, {}):
+        pass
+    _, runs = _runs()
+    assert "mlflow.parentRunId" not in runs["train@ae"].data.tags
+
+
+def test_comparison_table_as_metrics_and_csv():
+    table = {"vae": {"knn_accuracy": 0.9, "latent_dim": 8, "note": "x"},
+             "pca": {"knn_accuracy": 0.8, "recon_mse": 0.02}}
+    assert parent_run.comparison_metrics(table) == {
+        "pca/knn_accuracy": 0.8, "pca/recon_mse": 0.02, "vae/knn_accuracy": 0.9,
+        "vae/latent_dim": 8.0}
+    assert parent_run.comparison_csv(table).splitlines() == [
+        "method,knn_accuracy,latent_dim,note,recon_mse", "pca,0.8,,,0.02", "vae,0.9,8,x,"]
+
+
+@pytest.mark.parametrize("code, status", [(0, "FINISHED"), (1, "FAILED"), (255, "FAILED"),
+                                          (128 + signal.SIGINT, "KILLED"), (-signal.SIGTERM,
+                                                                            "KILLED")])
+def test_dvc_exit_codes_map_to_run_status(code, status):
+    assert pipeline_run.exit_status(code) == status
+
+
+def test_the_wrapper_refuses_other_dvc_commands_with_usage():
+    out = subprocess.run([sys.executable, "-m", "latentlab.pipeline_run", "push"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and out.stderr.startswith("usage:")
+
+
+def test_read_parent_file_gives_up_after_its_timeout(tmp_path):
+    assert parent_run.read_parent_file(tmp_path / "never.json", timeout=0.2) is None
+    (tmp_path / "p.json").write_text(json.dumps({"run_id": "abc", "error": None}))
+    assert parent_run.read_parent_file(tmp_path / "p.json") == "abc"
