@@ -86,6 +86,15 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=float) + "\n")
 
 
+def publish(result: dict, render, out: Path | None) -> int:
+    """A benchmark's ending: record the machine, print ``render(result)``, write JSON to ``out``."""
+    result["machine"] = machine()
+    print(render(result))
+    if out:
+        write_json(out, result)
+    return 0
+
+
 def table(headers: list[str], rows: list[list], title: str | None = None) -> str:
     """A plain fixed-width table (numbers right-aligned), for the terminal and the README."""
     cells = [[_fmt(v) for v in row] for row in rows]

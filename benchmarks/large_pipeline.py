@@ -79,11 +79,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="write the measurements as JSON here")
     args = ap.parse_args()
     result = run(args.n, args.epochs)
-    result["machine"] = benchlib.machine()
-    print(render(result))
-    if args.out:
-        benchlib.write_json(args.out, result)
-    return 0
+    return benchlib.publish(result, render, args.out)
 
 
 if __name__ == "__main__":

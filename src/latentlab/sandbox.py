@@ -20,6 +20,14 @@ from pathlib import Path
 import yaml
 
 GIT = ["git", "-c", "user.name=latentlab", "-c", "user.email=latentlab@localhost"]
+# The smallest params that still run every stage: for tests that only need the pipeline to run.
+SMOKE_PARAMS = {
+    ("train", "common", "epochs"): 3,
+    ("train", "common", "hidden_sizes"): [16],
+    ("baselines", "tsne", "max_iter"): 250,
+    ("dae_sweep", "levels"): [0.0],
+    ("evaluate", "iwae_samples"): 10,
+}
 
 
 def copy_worktree(src: Path, dst: Path) -> None:

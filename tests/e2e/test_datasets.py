@@ -26,17 +26,11 @@ import numpy as np
 import pytest
 
 from latentlab.data.idx import encode_idx
-from latentlab.sandbox import Sandbox, set_params
+from latentlab.sandbox import SMOKE_PARAMS, Sandbox, set_params
 
 pytestmark = pytest.mark.e2e
 
-TINY = {
-    ("train", "common", "epochs"): 3,
-    ("train", "common", "hidden_sizes"): [16],
-    ("baselines", "tsne", "max_iter"): 250,
-    ("dae_sweep", "levels"): [0.0],
-    ("evaluate", "iwae_samples"): 10,
-}
+TINY = SMOKE_PARAMS
 N_TRAIN, N_TEST = 240, 60
 PUBLISHED_TRAIN_IMAGES_MD5 = "f68b3c2dcbeaaa9fbdd348bbdeb94873"  # torchvision's, for MNIST
 

@@ -18,17 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentlab.sandbox import Sandbox, set_params
+from latentlab.sandbox import SMOKE_PARAMS, Sandbox, set_params
 
 pytestmark = pytest.mark.e2e
 
-TINY = {
-    ("train", "common", "epochs"): 3,
-    ("train", "common", "hidden_sizes"): [16],
-    ("baselines", "tsne", "max_iter"): 250,
-    ("dae_sweep", "levels"): [0.0],
-    ("evaluate", "iwae_samples"): 10,
-}
+TINY = SMOKE_PARAMS
 TRAIN_VAE = ["python", "stages/train.py", "--model", "vae", "--data", "data/processed/splits.npz",
              "--out-dir", "outputs/train/vae", "--metrics", "metrics/train/vae.json",
              "--history", "plots/train/vae.csv", "--timing", "metrics/fit_seconds/vae.json",
