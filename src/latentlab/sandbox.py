@@ -67,7 +67,7 @@ class Sandbox:
 
     def commit(self, message: str) -> None:
         self.run(*GIT, "add", "-A")
-        self.run(*GIT, "commit", "-qm", message)
+        self.run(*GIT, "commit", "-qm", message, "--allow-empty")  # HEAD always moves
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(args, cwd=self.root, env=self.env, capture_output=True, text=True,

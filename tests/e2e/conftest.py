@@ -63,6 +63,9 @@ def pipeline(tmp_path_factory, repo_root):
     steps["undo_restored"] = set(re.findall(r"Stage '([^']+)' is cached - skipping run",
                                             ws.last_output))
     steps["tsne_runs_after_undo"] = count_runs(ws, "baseline@tsne")
+    # the report was last rendered just now: its "What changed" names this commit (tests that
+    # commit in the sandbox later move HEAD, so they read it here)
+    steps["head_when_rendered"] = ws.run("git", "rev-parse", "HEAD").stdout.strip()
     ws.steps = steps
     ws.tracked_stages, ws.all_stages = TRACKED_STAGES, ALL_STAGES
     ws.json = lambda rel: json.loads((ws.root / rel).read_text())
