@@ -54,7 +54,7 @@ class ParentCreator(threading.Thread):
         try:
             import yaml
 
-            self.client = tracking._client()
+            self.client = tracking.open_client()
             experiment_id = tracking.open_experiment(
                 self.client, tracking.tracking_uri(),
                 os.environ.get(tracking.EXPERIMENT_ENV, tracking.DEFAULT_EXPERIMENT))
@@ -129,14 +129,14 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
         creator.join()
         if creator.run_id is None:
-            print(f"warning: no parent MLflow run: {tracking._one_line(creator.error)}",
+            print(f"warning: no parent MLflow run: {tracking.one_line(creator.error)}",
                   file=sys.stderr)
             return returncode
         try:
             finish_parent(creator.client, creator.run_id, returncode)
         except Exception as exc:  # noqa: BLE001 - DVC's outputs are done; say what is missing
             print(f"warning: the parent MLflow run {creator.run_id} could not be finished: "
-                  f"{tracking._one_line(exc)}", file=sys.stderr)
+                  f"{tracking.one_line(exc)}", file=sys.stderr)
         else:
             print(f"MLflow: parent run {creator.run_id} ({exit_status(returncode)}) at "
                   f"{tracking.tracking_uri()}")

@@ -110,12 +110,8 @@ def ensure_store() -> str:
     Run before parallel ``dvc queue`` workers start: two processes migrating a
     fresh SQLite database at the same time crash.
     """
-    _configure_mlflow()
-    from mlflow.tracking import MlflowClient
-
     uri = tracking_uri()
-    client = MlflowClient(tracking_uri=uri)
-    open_experiment(client, uri, os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
+    open_experiment(open_client(), uri, os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
     return uri
 
 
@@ -220,7 +216,7 @@ class StageRun:
 
     def _tracking_error(self) -> TrackingError:
         return TrackingError(
-            f"MLflow tracking at {tracking_uri()} failed: {_one_line(self.error)}; "
+            f"MLflow tracking at {tracking_uri()} failed: {one_line(self.error)}; "
             "start the server, or unset MLFLOW_TRACKING_URI to use the local mlflow.db, "
             "or set tracking.on_failure: warn"
         )
@@ -231,7 +227,7 @@ class StageRun:
 
         client = None
         try:
-            client = _client()
+            client = open_client()
             experiment_id = open_experiment(client, tracking_uri(),
                                             os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
             self.parent = parent_run.resolve(client, experiment_id, tags)
@@ -273,11 +269,21 @@ class StageRun:
                         self.error = exc
 
 
-def _client():
+def open_client():
+    """An MlflowClient on :func:`tracking_uri`; a local database that is missing is built first.
+
+    The database is built whole under a temporary name and then linked into
+    place (:mod:`latentlab.tracking_db`), so a stage killed while creating it
+    cannot leave a half-migrated store behind.
+    """
     _configure_mlflow()
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=tracking_uri())
+    from latentlab.tracking_db import ensure_sqlite_database
+
+    uri = tracking_uri()
+    ensure_sqlite_database(uri, (repo_root() / "mlartifacts").as_uri())
+    return MlflowClient(tracking_uri=uri)
 
 
 def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
@@ -342,7 +348,7 @@ def replay_pending() -> list[str]:
     """Log every saved pending run to the current store; delete each file once it is logged."""
     import json
 
-    client = _client()
+    client = open_client()
     replayed = []
     for path in sorted((repo_root() / PENDING_DIR).glob("*.json")):
         record = json.loads(path.read_text())
@@ -359,7 +365,8 @@ def replay_pending() -> list[str]:
     return replayed
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, at most 300 characters, for one-line errors."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
@@ -412,7 +419,7 @@ def find_runs(link_file: str | Path) -> list:
     import json
 
     link = json.loads(Path(link_file).read_text())
-    client = _client()
+    client = open_client()
     experiment = client.get_experiment_by_name(os.environ.get(EXPERIMENT_ENV,
                                                               DEFAULT_EXPERIMENT))
     if experiment is None:
