@@ -27,12 +27,14 @@ def main(argv: list[str] | None = None) -> int:
                               params_file=args.params, link=args.link) as run:
         import torch
 
-        from latentlab import evaluate, train_model
+        from latentlab import device, evaluate, train_model
 
         torch.set_num_threads(p.num_threads)
+        on = device.resolve(p.device, "evaluate")
         arrays, metrics = {"pair": evaluate.pick_pair(splits["y_test"])}, {}
         for name, directory in model_dirs.items():
             model, config = train_model.load_model(f"{directory}/model.pt")
+            model = model.to(on)
             z_test = io.read_npz(f"{directory}/codes.npz", required=("z_test",))["z_test"]
             for key, value in evaluate.walks(model, z_test, splits["y_test"], p).items():
                 arrays[f"{key}_{name}"] = value

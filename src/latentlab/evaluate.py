@@ -30,7 +30,7 @@ def model_log_likelihood(model: torch.nn.Module, likelihood: str, gaussian_std: 
 
 def vae_log_px(model: torch.nn.Module, config: dict, x: np.ndarray, p: EvaluateParams) -> dict:
     """Test-set means of the IWAE log p(x), the same-sample ELBO and their gap, nats."""
-    x_t = torch.as_tensor(x, dtype=torch.float32)
+    x_t = torch.as_tensor(x, dtype=torch.float32, device=next(model.parameters()).device)
     log_px, elbo = iwae_bound(model.encode,
                               model_log_likelihood(model, config["likelihood"],
                                                    config["gaussian_std"]),

@@ -47,6 +47,8 @@ DATASET_DEFAULTS = {
 LIKELIHOODS = ("bernoulli", "gaussian")
 ACTIVATIONS = ("relu", "elu", "tanh", "leaky_relu")
 NOISE_TYPES = ("masking", "gaussian")
+DEVICES = ("auto", "cpu", "cuda")  # latentlab.device.resolve says what auto picks
+PRECISIONS = ("fp32", "bf16")  # bf16: autocast of the forward pass (latentlab.device)
 
 
 # --------------------------------------------------------------------------
@@ -129,6 +131,9 @@ def _learning_rate(value: Any) -> str | None:
 
 
 INF = float("inf")
+# Keys added after params files were in users' hands: absent means the dataclass default
+# (device: auto, precision: fp32), so an older params.yaml still validates.
+OPTIONAL_KEYS = frozenset({"device", "precision"})
 
 TRAIN_COMMON = {
     "hidden_sizes": _auto_or(_positive_int_list),
@@ -143,6 +148,8 @@ TRAIN_COMMON = {
     "n_prior_samples": _int_at_least(1),
     "num_threads": _int_at_least(1),
     "grad_clip_norm": _float_in(0.0, INF, high_open=True),
+    "device": _one_of(DEVICES),
+    "precision": _one_of(PRECISIONS),
 }
 TRAIN_MODEL_ONLY = {
     "ae": {},
@@ -207,6 +214,7 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
         "grid_steps": _int_at_least(2),
         "max_batch_mb": _float_in(1.0, INF, high_open=True),
         "num_threads": _int_at_least(1),
+        "device": _one_of(DEVICES),
     },
     "report": {"n_examples": _int_at_least(1)},
     "tracking": {"on_failure": _one_of(("fail", "warn"))},
@@ -273,6 +281,8 @@ class TrainParams:
     num_threads: int
     grad_clip_norm: float
     seed: int
+    device: str = "auto"  # auto | cpu | cuda (latentlab.device.resolve)
+    precision: str = "fp32"  # fp32 | bf16 (autocast of the forward pass)
     noise_type: str | None = None
     noise_level: float | None = None
     beta: float | None = None
@@ -323,6 +333,7 @@ class EvaluateParams:
     max_batch_mb: float
     num_threads: int
     seed: int
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -340,6 +351,31 @@ class ReportParams:
 # --------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested mappings to dotted leaf keys.
+
+    Parameters
+    ----------
+    tree : Any
+        A params value: mappings are descended into; anything else (scalars,
+        lists) is a leaf.
+    prefix : str
+        The dotted key of ``tree`` itself (``""`` at the top).
+
+    Returns
+    -------
+    dict of str to Any
+        ``{"train.vae.beta": 1.0, ...}``. An empty mapping has no leaves; a
+        non-mapping ``tree`` gives ``{prefix: tree}``.
+    """
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    leaves: dict[str, Any] = {}
+    for key, value in tree.items():
+        leaves.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return leaves
 
 
 def read_params_file(path: str | Path = DEFAULT_PARAMS_FILE) -> dict:
@@ -384,7 +420,7 @@ def _check(dotted: str, values: dict, table: dict, *, require_all: bool = True) 
         if problem is not None:
             raise ParamsError(f"{dotted}.{key}: got {value!r}, expected {problem}")
     if require_all:
-        missing = sorted(set(table) - set(values))
+        missing = sorted(set(table) - set(values) - OPTIONAL_KEYS)
         if missing:
             raise ParamsError(f"{dotted}.{missing[0]}: missing; add it to params.yaml")
 

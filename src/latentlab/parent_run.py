@@ -128,11 +128,13 @@ def log_comparison(client, run_id: str, table_path: str | Path) -> None:
     """
     from mlflow.entities import Metric
 
+    from latentlab.tracking import BATCH_LIMIT  # imported here: tracking imports this module
+
     table = json.loads(Path(table_path).read_text())
     stamp = int(time.time() * 1000)
     metrics = [Metric(key, value, stamp, 0) for key, value in comparison_metrics(table).items()]
-    for start in range(0, len(metrics), 1000):
-        client.log_batch(run_id, metrics=metrics[start:start + 1000])
+    for start in range(0, len(metrics), BATCH_LIMIT):
+        client.log_batch(run_id, metrics=metrics[start:start + BATCH_LIMIT])
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "comparison.csv").write_text(comparison_csv(table))
         shutil.copy(table_path, Path(tmp) / "latent_stats.json")

@@ -24,7 +24,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from latentlab import parent_run, tracking
+from latentlab import params, parent_run, tracking
 
 USAGE = "usage: python -m latentlab.pipeline_run repro|exp run [DVC ARGS...]"
 COMPARISON_TABLE = Path("metrics/latent_stats.json")
@@ -63,31 +63,12 @@ class ParentCreator(threading.Thread):
             self.run_id = run.info.run_id
             raw = yaml.safe_load(Path("params.yaml").read_text()) if Path("params.yaml").exists() \
                 else {}
-            _log_params(self.client, self.run_id, _flatten(raw or {}))
+            tracking.log_params(self.client, self.run_id, params.flatten(raw or {}))
         except BaseException as exc:  # noqa: BLE001 - reported once, below
             self.error = exc
         finally:
             parent_run.write_parent_file(self.handoff, run_id=self.run_id,
                                          error=None if self.error is None else str(self.error))
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
-    flat = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
-    return flat
-
-
-def _log_params(client, run_id: str, flat: dict[str, object]) -> None:
-    from mlflow.entities import Param
-
-    items = [Param(k, str(v)[: tracking.MAX_PARAM_LENGTH]) for k, v in sorted(flat.items())]
-    for start in range(0, len(items), 100):
-        client.log_batch(run_id, params=items[start:start + 100])
 
 
 def finish_parent(client, run_id: str, returncode: int) -> None:

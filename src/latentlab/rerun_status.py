@@ -57,6 +57,7 @@ from typing import Any
 
 from latentlab.cli import run_stage
 from latentlab.errors import LatentlabError
+from latentlab.params import flatten
 
 UP_TO_DATE = "Data and pipelines are up to date."
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -77,31 +78,6 @@ class NotInRepoError(RerunStatusError):
 # --------------------------------------------------------------------------
 # Pure logic: no DVC below this line until ``collect``.
 # --------------------------------------------------------------------------
-
-
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested mappings to dotted leaf keys.
-
-    Parameters
-    ----------
-    tree : Any
-        A params value: mappings are descended into; anything else (scalars,
-        lists) is a leaf.
-    prefix : str
-        The dotted key of ``tree`` itself (``""`` at the top).
-
-    Returns
-    -------
-    dict of str to Any
-        ``{"train.vae.beta": 1.0, ...}``. An empty mapping has no leaves; a
-        non-mapping ``tree`` gives ``{prefix: tree}``.
-    """
-    if not isinstance(tree, Mapping):
-        return {prefix: tree}
-    leaves: dict[str, Any] = {}
-    for key, value in tree.items():
-        leaves.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return leaves
 
 
 def param_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

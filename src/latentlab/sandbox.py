@@ -76,6 +76,21 @@ class Sandbox:
             raise AssertionError(f"{args} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
+    def mlflow_client(self):
+        """An MlflowClient on the sandbox's own store (``<root>/mlflow.db``)."""
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=f"sqlite:///{self.root / 'mlflow.db'}")
+
+    def search_runs(self, filter_string: str = "", order_by: list[str] | None = None) -> list:
+        """Runs of the sandbox's ``latentlab`` experiment, up to 1000 (none before the first)."""
+        client = self.mlflow_client()
+        experiment = client.get_experiment_by_name("latentlab")
+        if experiment is None:
+            return []
+        return client.search_runs([experiment.experiment_id], filter_string=filter_string,
+                                  order_by=order_by, max_results=1000)
+
     def repro(self, *args: str, wrapped: bool = False) -> tuple[set[str], float]:
         """Run `dvc repro` (``wrapped``: as `make repro` does, under one parent MLflow run);
         return the stages that ran and the wall seconds."""

@@ -289,12 +289,18 @@ def open_client():
 def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
                experiment_id: str | None = None) -> str:
     """Create the run, log its params (truncated to MLflow's limit) and return its id."""
-    from mlflow.entities import Param
-
     if experiment_id is None:
         experiment_id = open_experiment(client, tracking_uri(),
                                         os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
     run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    log_params(client, run_id, params)
+    return run_id
+
+
+def log_params(client, run_id: str, params: dict[str, Any]) -> None:
+    """Log flat params in batches of 100 (MLflow's limit), truncating over-long values loudly."""
+    from mlflow.entities import Param
+
     items = []
     for key, value in sorted(params.items()):
         text = str(value)
@@ -305,7 +311,6 @@ def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
         items.append(Param(key, text))
     for start in range(0, len(items), 100):
         client.log_batch(run_id, params=items[start:start + 100])
-    return run_id
 
 
 def _send(client, run_id: str, kind: str, payload: Any) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from latentlab import device as devices
 from latentlab.data.binarize import DynamicBinarizer
 from latentlab.data.noise import make_corruption
 from latentlab.kl_schedule import beta_at
@@ -51,16 +52,17 @@ def encode_splits(model: torch.nn.Module,
     for split, x in tensors.items():
         if hasattr(model, "reparameterize"):
             mu, logvar = model.encode(x)
-            out[f"z_{split}"], out[f"logvar_{split}"] = mu.numpy(), logvar.numpy()
+            out[f"z_{split}"], out[f"logvar_{split}"] = mu.cpu().numpy(), logvar.cpu().numpy()
         else:
-            out[f"z_{split}"] = model.encode(x).numpy()
+            out[f"z_{split}"] = model.encode(x).cpu().numpy()
     return out
 
 
 @torch.no_grad()
 def decode_images(model: torch.nn.Module, z: torch.Tensor) -> np.ndarray:
-    """Pixel means sigmoid(decode(z)), shape (n, features), in [0, 1]."""
-    return torch.sigmoid(model.decode(z)).numpy()
+    """Pixel means sigmoid(decode(z)), shape (n, features), in [0, 1], on the host."""
+    device = next(model.parameters()).device
+    return torch.sigmoid(model.decode(z.to(device))).cpu().numpy()
 
 
 def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=None) -> TrainedModel:
@@ -78,15 +80,16 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     """
     seed_everything(p.seed)
     torch.set_num_threads(p.num_threads)  # once, before any work; results depend on it bitwise
-    tensors = {s: torch.from_numpy(np.ascontiguousarray(splits[f"x_{s}"], dtype=np.float32))
-               for s in SPLITS}
+    device = devices.resolve(p.device)
+    tensors = {s: _on(device, splits[f"x_{s}"]) for s in SPLITS}  # the data set lives on device
     input_dim = tensors["train"].shape[1]
-    model = build_model(p.model, input_dim, p.hidden_sizes, p.latent_dim, p.activation)
+    model = build_model(p.model, input_dim, p.hidden_sizes, p.latent_dim,
+                        p.activation).to(device)
     objective, monitor = _objective_and_monitor(p)
     binarize = str(splits["binarize"]) if "binarize" in splits else "none"
     train_inputs = None
     if "p_train" in splits:
-        p_train = torch.from_numpy(np.ascontiguousarray(splits["p_train"], dtype=np.float32))
+        p_train = _on(device, splits["p_train"])
         train_inputs = DynamicBinarizer(p_train, p.seed + 3)
     corrupt = make_corruption(p.noise_type, p.noise_level) if p.model == "dae" else None
     hint = (f"lower train.{p.model}.learning_rate" + (" or beta" if p.model == "vae" else "")
@@ -106,11 +109,12 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
         epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
         patience=p.patience, seed=p.seed, monitor=monitor, corrupt=corrupt,
         grad_clip_norm=p.grad_clip_norm, on_epoch_start=on_epoch_start,
-        on_epoch=on_epoch, nan_hint=hint, train_inputs=train_inputs,
+        on_epoch=on_epoch, nan_hint=hint, train_inputs=train_inputs, precision=p.precision,
     )
     fit_seconds = time.perf_counter() - started
 
-    # Final metrics on clean inputs (the DAE too: its job is to encode clean data).
+    # Final metrics on clean inputs (the DAE too: its job is to encode clean data), in fp32
+    # whatever the training precision, so a bf16 run is scored like an fp32 one.
     clean = autoencoder_objective(p.likelihood, p.gaussian_std) if p.model != "vae" else objective
     metrics: dict = {split: evaluate(model, clean, t, t) for split, t in tensors.items()}
     for split in SPLITS:
@@ -124,6 +128,8 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
         "binarize": binarize,
         # a Bernoulli pmf is a likelihood only on binary pixels; on grey levels it is a relaxation
         "likelihood_is_relaxation": p.likelihood == "bernoulli" and binarize == "none",
+        "device": device.type,  # auto resolves per machine: metrics say which one ran
+        "precision": p.precision,
     })
 
     arrays = encode_splits(model, tensors)
@@ -142,6 +148,11 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     return TrainedModel(model, config, history, arrays, metrics, fit_seconds)
 
 
+def _on(device: torch.device, array: np.ndarray) -> torch.Tensor:
+    """A float32 tensor on ``device`` from a host array."""
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
+
+
 def _bits_per_dim(split_metrics: dict, input_dim: int) -> float:
     """−ELBO (VAE) or reconstruction NLL (AE) in bits per pixel: nats / (D · ln 2)."""
     nats = -split_metrics["elbo"] if "elbo" in split_metrics else split_metrics["recon"]
@@ -155,7 +166,8 @@ def save_model(path, trained: TrainedModel) -> None:
     from latentlab.io import atomic_write_bytes
 
     buffer = _bytes_io.BytesIO()
-    torch.save({"config": trained.config, "state_dict": trained.model.state_dict()}, buffer)
+    state = {key: value.cpu() for key, value in trained.model.state_dict().items()}
+    torch.save({"config": trained.config, "state_dict": state}, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 

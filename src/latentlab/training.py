@@ -5,7 +5,9 @@ scalar loss to minimise and a dict of per-example terms (nats, shape
 ``(batch,)``). The AE, the DAE (the AE given a ``corrupt`` function) and the VAE
 differ only in the objective they pass. The data set lives in memory as one
 tensor; batches are index slices of it, and per-batch terms accumulate on the
-device and are read once per epoch (no ``.item()`` in the inner loop).
+device and are read once per epoch (no ``.item()`` in the inner loop). The
+device is wherever the caller put the tensors and the model (see
+:mod:`latentlab.device`); nothing here moves data between host and device.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from latentlab import device as devices
 from latentlab.losses import elbo_terms, reconstruction_nll, vae_objective
 from latentlab.errors import NonFiniteLossError  # re-exported for callers
 
@@ -85,14 +88,16 @@ class History:
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, objective: Objective, x_in: torch.Tensor,
-             x: torch.Tensor) -> dict[str, float]:
+             x: torch.Tensor, precision: str = "fp32") -> dict[str, float]:
     """Mean of every per-example term over a whole split, in eval mode."""
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     for start in range(0, len(x), EVAL_BATCH):
-        _, terms = objective(model, x_in[start:start + EVAL_BATCH], x[start:start + EVAL_BATCH])
+        with devices.autocast(x.device, precision):
+            _, terms = objective(model, x_in[start:start + EVAL_BATCH],
+                                 x[start:start + EVAL_BATCH])
         for key, value in terms.items():
-            sums[key] = sums.get(key, 0.0) + value.sum()
+            sums[key] = sums.get(key, 0.0) + value.float().sum()
     return {key: float(total) / len(x) for key, total in sums.items()}
 
 
@@ -121,6 +126,7 @@ def fit(
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     nan_hint: str = "lower the learning rate",
     train_inputs: Callable[[int], torch.Tensor] | None = None,
+    precision: str = "fp32",
 ) -> History:
     """Train with Adam and early stopping; leave the best weights in ``model``.
 
@@ -147,9 +153,13 @@ def fit(
         ``train_inputs(epoch) -> Tensor`` like ``x_train``: the training set of
         that epoch (dynamic binarisation draws a fresh sample each epoch, see
         :mod:`latentlab.data.binarize`); by default ``x_train`` every epoch.
+    precision : str
+        ``fp32``, or ``bf16``: the forward passes (training and validation) run
+        under bf16 autocast; weights, gradients and Adam's state stay float32.
     """
-    generator = torch.Generator(device=x_train.device).manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    device = x_train.device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    optimizer = devices.adam(model.parameters(), learning_rate, device)
     x_val_in = x_val
     if corrupt is not None:
         x_val_in = corrupt(x_val, torch.Generator(device=x_val.device).manual_seed(seed + 1))
@@ -168,17 +178,18 @@ def fit(
         for start in range(0, n, batch_size):
             x = x_epoch[order[start:start + batch_size]]
             x_in = corrupt(x, generator) if corrupt is not None else x
-            loss, terms = objective(model, x_in, x)
+            with devices.autocast(device, precision):
+                loss, terms = objective(model, x_in, x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip_norm > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
             optimizer.step()
             for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + value.detach().sum()
+                sums[key] = sums.get(key, 0.0) + value.detach().float().sum()
         train_means = {key: float(total) / n for key, total in sums.items()}  # one sync per epoch
         _check_finite("train", train_means, epoch, nan_hint)
-        val_means = evaluate(model, objective, x_val_in, x_val)
+        val_means = evaluate(model, objective, x_val_in, x_val, precision)
         _check_finite("val", val_means, epoch, nan_hint)
 
         row = {"epoch": epoch}

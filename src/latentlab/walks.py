@@ -44,5 +44,7 @@ def prior_quantile_grid(steps: int) -> np.ndarray:
 
 @torch.no_grad()
 def decode(model: torch.nn.Module, z: np.ndarray) -> np.ndarray:
-    """Pixel means sigmoid(decode(z)) for codes of shape (n, latent_dim)."""
-    return torch.sigmoid(model.decode(torch.as_tensor(z, dtype=torch.float32))).numpy()
+    """Pixel means sigmoid(decode(z)) for codes of shape (n, latent_dim), on the host."""
+    device = next(model.parameters()).device
+    z_t = torch.as_tensor(z, dtype=torch.float32, device=device)
+    return torch.sigmoid(model.decode(z_t)).cpu().numpy()

@@ -74,12 +74,7 @@ def pipeline(tmp_path_factory, repo_root):
 
 def count_runs(box: Sandbox, name: str) -> int:
     """How many MLflow runs named ``name`` the sandbox's store holds."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{box.root / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("latentlab")
-    return len(client.search_runs([experiment.experiment_id],
-                                  filter_string=f"attributes.run_name = '{name}'"))
+    return len(box.search_runs(f"attributes.run_name = '{name}'"))
 
 
 def ask_rerun_status(box: Sandbox) -> dict:

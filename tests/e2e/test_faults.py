@@ -207,11 +207,9 @@ def test_warn_mode_writes_the_outputs_and_keeps_the_run_for_replay(box, tmp_path
 
 
 def test_sigterm_ends_the_mlflow_run_killed_not_running(box):
-    from mlflow.tracking import MlflowClient
-
     set_params(box.root / "params.yaml", {("train", "common", "epochs"): 5000,
                                           ("train", "common", "patience"): 5000})
-    client = MlflowClient(tracking_uri=f"sqlite:///{box.root / 'mlflow.db'}")
+    client = box.mlflow_client()
     # The SIGKILL test above leaves its run RUNNING for ever (SIGKILL cannot be
     # caught): only a run this process creates counts.
     earlier = _run_ids(client, "train@vae")

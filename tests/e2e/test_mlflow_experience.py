@@ -24,29 +24,17 @@ from mlflow_server import mlflow_server, rest
 pytestmark = pytest.mark.e2e
 
 
-def _client(pipeline):
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=f"sqlite:///{pipeline.root / 'mlflow.db'}")
-
-
-def _search(client, filter_string: str = "") -> list:
-    experiment = client.get_experiment_by_name("latentlab")
-    return client.search_runs([experiment.experiment_id], filter_string=filter_string,
-                              max_results=1000)
-
-
-def _wrapped_parent(client):
-    (parent,) = _search(client, "tags.`latentlab.parent` = 'true' and "
-                                "attributes.run_name = 'dvc repro'")
+def _wrapped_parent(pipeline):
+    (parent,) = pipeline.search_runs("tags.`latentlab.parent` = 'true' and "
+                                     "attributes.run_name = 'dvc repro'")
     return parent
 
 
 def test_the_wrapped_repro_has_one_parent_with_a_child_per_stage_that_ran(pipeline):
-    client = _client(pipeline)
-    parent = _wrapped_parent(client)
+    client = pipeline.mlflow_client()
+    parent = _wrapped_parent(pipeline)
     assert parent.info.status == "FINISHED"
-    children = _search(client, f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    children = pipeline.search_runs(f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     assert {r.info.run_name for r in children} == pipeline.steps["first"] & pipeline.tracked_stages
     assert len(children) == len(pipeline.tracked_stages)  # one each, none twice
     # the comparison table rides on the parent, as metrics and as artifacts
@@ -59,7 +47,7 @@ def test_the_wrapped_repro_has_one_parent_with_a_child_per_stage_that_ran(pipeli
     assert "vae/knn_accuracy" in parent.data.metrics
     assert parent.data.params["train.vae.beta"] == "1.0"  # params.yaml as that run saw it
     # later plain `dvc repro` runs make top-level runs: nothing else claims this parent
-    later = [r for r in _search(client, "attributes.run_name = 'train@vae'")
+    later = [r for r in pipeline.search_runs("attributes.run_name = 'train@vae'")
              if r.data.tags.get("mlflow.parentRunId") != parent.info.run_id
              and "dvc.exp_name" not in r.data.tags]  # not the queued experiments' runs
     assert later and all("mlflow.parentRunId" not in r.data.tags for r in later)
@@ -67,8 +55,8 @@ def test_the_wrapped_repro_has_one_parent_with_a_child_per_stage_that_ran(pipeli
 
 def test_a_real_mlflow_ui_serves_the_runs_the_kl_history_and_a_self_contained_report(
         pipeline, tmp_path):
-    client = _client(pipeline)
-    parent_id = _wrapped_parent(client).info.run_id
+    client = pipeline.mlflow_client()
+    parent_id = _wrapped_parent(pipeline).info.run_id
     with mlflow_server(f"sqlite:///{pipeline.root / 'mlflow.db'}") as url:
         experiment = rest(url, "experiments/get-by-name", experiment_name="latentlab")
         experiment_id = experiment["experiment"]["experiment_id"]
@@ -100,9 +88,9 @@ def test_a_real_mlflow_ui_serves_the_runs_the_kl_history_and_a_self_contained_re
 def test_the_vae_encoder_loads_with_pyfunc_and_embeds_new_images(pipeline, monkeypatch):
     import mlflow
 
-    client = _client(pipeline)
-    parent_id = _wrapped_parent(client).info.run_id
-    (vae_run,) = _search(client, f"tags.`mlflow.parentRunId` = '{parent_id}' and "
+    client = pipeline.mlflow_client()
+    parent_id = _wrapped_parent(pipeline).info.run_id
+    (vae_run,) = pipeline.search_runs(f"tags.`mlflow.parentRunId` = '{parent_id}' and "
                                  "attributes.run_name = 'train@vae'")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{pipeline.root / 'mlflow.db'}")
     mlflow.set_tracking_uri(f"sqlite:///{pipeline.root / 'mlflow.db'}")
@@ -134,9 +122,9 @@ def test_two_queued_experiments_run_by_two_workers_land_in_the_one_database(pipe
     shown = pipeline.run("dvc", "exp", "show", "--json").stdout
     assert "beta-2" in shown and "beta-4" in shown
 
-    client = _client(pipeline)
+    client = pipeline.mlflow_client()
     for name, beta in (("beta-2", "2.0"), ("beta-4", "4.0")):
-        runs = _search(client, f"tags.`dvc.exp_name` = '{name}'")
+        runs = pipeline.search_runs(f"tags.`dvc.exp_name` = '{name}'")
         (parent,) = [r for r in runs if r.data.tags.get("latentlab.parent") == "true"]
         children = [r for r in runs if r is not parent]
         assert {r.info.run_name for r in children} == {"train@vae", "evaluate", "latent_stats",

@@ -109,11 +109,8 @@ def test_a_stage_restored_from_the_run_cache_makes_no_run_yet_its_link_finds_the
 
 
 def test_mlflow_holds_a_vae_run_with_one_kl_point_per_epoch(pipeline):
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{pipeline.root / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("latentlab")
-    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
+    client = pipeline.mlflow_client()
+    runs = pipeline.search_runs(order_by=["attributes.start_time DESC"])
     names = [r.info.run_name for r in runs]
     assert pipeline.tracked_stages <= set(names)
     assert all(r.info.status == "FINISHED" for r in runs)

@@ -78,6 +78,9 @@ BAD = [
     ("baselines.tsne.max_iter", 100, "baselines.tsne", ">= 250"),
     ("latent_stats.knn_neighbors", 0, "latent_stats", ">= 1"),
     ("report.n_examples", "ten", "report", ">= 1"),
+    ("train.common.device", "gpu", "train.vae", "auto, cpu, cuda"),
+    ("train.vae.precision", "fp16", "train.vae", "fp32, bf16"),
+    ("evaluate.device", "tpu", "evaluate", "auto, cpu, cuda"),
 ]
 
 
@@ -177,3 +180,20 @@ def test_a_registered_image_set_is_a_valid_name(tmp_path, raw):
         assert params.load("train.ae", path).hidden_sizes == (512, 256)  # the MNIST defaults
     finally:
         sources.unregister_image_set("tiny")
+
+
+def test_device_and_precision_may_be_absent_from_an_older_params_file(tmp_path, raw):
+    for key in ("device", "precision"):
+        raw["train"]["common"].pop(key)
+    raw["evaluate"].pop("device")
+    path = _write(tmp_path, raw)
+    vae = params.load("train.vae", path)
+    assert (vae.device, vae.precision) == ("auto", "fp32")
+    assert params.load("evaluate", path).device == "auto"
+
+
+def test_a_model_may_use_its_own_device_and_precision(tmp_path, raw):
+    raw["train"]["vae"].update({"device": "cpu", "precision": "bf16"})
+    path = _write(tmp_path, raw)
+    assert (params.load("train.vae", path).precision, params.load("train.ae", path).precision) \
+        == ("bf16", "fp32")

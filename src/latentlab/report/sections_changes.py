@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from latentlab.params import flatten
 from latentlab.report.gitstate import GitState
 from latentlab.report.words import DASH, fmt, para
 
@@ -41,23 +42,18 @@ class Change:
         return self.path.endswith(HEADLINE_FILE) and self.key.rsplit(".", 1)[-1] in HEADLINE_KEYS
 
 
-def flatten(obj: Any, prefix: str = "") -> dict[str, float | bool]:
+def numeric_leaves(obj: Mapping[str, Any]) -> dict[str, float | bool]:
     """Numeric and boolean leaves of nested dicts, keyed ``a.b.c`` (strings, lists dropped)."""
-    if isinstance(obj, dict):
-        out: dict[str, float | bool] = {}
-        for key, value in obj.items():
-            out.update(flatten(value, f"{prefix}{key}."))
-        return out
-    if isinstance(obj, bool) or (isinstance(obj, (int, float)) and math.isfinite(obj)):
-        return {prefix[:-1]: obj}
-    return {}
+    return {key: value for key, value in flatten(dict(obj)).items()
+            if isinstance(value, bool)
+            or (isinstance(value, (int, float)) and math.isfinite(value))}
 
 
 def metrics_diff(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[Change]:
     """Changed leaves per file, in file then key order; a file missing at the commit is None."""
     changes = []
     for path in now:
-        old, new = flatten(before.get(path) or {}), flatten(now[path])
+        old, new = numeric_leaves(before.get(path) or {}), numeric_leaves(now[path])
         for key in sorted(set(old) | set(new)):
             a, b = old.get(key), new.get(key)
             if a is None or b is None or type(a) is bool or type(b) is bool:

@@ -1,0 +1,55 @@
+"""Where the tensors live, and in what precision the forward pass runs.
+
+``auto`` takes CUDA when PyTorch sees a GPU and the CPU otherwise, so one
+``params.yaml`` serves a laptop and a GPU node; the code path is the same on
+both (data set, model and per-epoch sums all live on the chosen device, see
+:mod:`latentlab.training`). ``cuda`` is for a run that must fail rather than
+quietly fall back to the CPU.
+
+``bf16`` runs the forward pass under ``torch.autocast`` with bfloat16 (weights
+and optimiser state stay float32). It is a speed option for GPUs with bf16
+tensor cores; on a CPU it is mostly slower, so the default is ``fp32``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from latentlab.errors import LatentlabError
+from latentlab.params import DEVICES, PRECISIONS  # noqa: F401  (the choices, validated there)
+
+
+class DeviceError(LatentlabError):
+    """The requested device does not exist on this machine."""
+
+
+def resolve(name: str, section: str = "train.common") -> torch.device:
+    """The device ``name`` (``auto`` | ``cpu`` | ``cuda``) stands for on this machine."""
+    if name == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if name == "cuda":
+        raise DeviceError(f"{section}.device is cuda, but PyTorch sees no CUDA GPU "
+                          f"(torch {torch.__version__}, torch.cuda.is_available() is False); "
+                          "set it to auto or cpu")
+    return torch.device("cpu")
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` for ``precision == "bf16"``; a no-op context for fp32."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def adam(parameters, learning_rate: float, device: torch.device) -> torch.optim.Adam:
+    """Adam; on CUDA the fused kernel (one launch per step instead of several per tensor).
+
+    On the CPU the default implementation is kept: it is what the published
+    CPU metrics were produced with, and fused Adam is no faster there for
+    models this small.
+    """
+    return torch.optim.Adam(parameters, lr=learning_rate, fused=device.type == "cuda")

@@ -1,0 +1,130 @@
+"""Shared results through a DVC remote: push from one clone, pull into another, nothing reruns.
+
+Clone A is the pipeline story's sandbox after its last `dvc repro`. Its work is
+committed to a branch the way a user would commit and push it (through a
+separate index, so the story's own HEAD, index and working tree stay as the
+other tests expect), with a default remote that is a local directory — the
+stand-in for S3, GCS or SSH, which take the same commands. Clone B is a
+`git clone` of that branch: it has the code, params, dvc.lock and the metrics
+git tracks, but no DVC cache and no outputs until `dvc pull`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from latentlab.sandbox import GIT
+
+pytestmark = pytest.mark.e2e
+BRANCH = "shared-results"
+
+
+def _outs(root: Path) -> list[str]:
+    """Every output path dvc.lock records (files and directories)."""
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    return sorted({out["path"] for stage in lock["stages"].values()
+                   for out in stage.get("outs", [])})
+
+
+def _digest(path: Path) -> str:
+    """sha256 of a file, or of a directory's (relative name, content) pairs."""
+    sha = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        sha.update(str(file.relative_to(path.parent)).encode())
+        sha.update(file.read_bytes())
+    return sha.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def clones(pipeline, tmp_path_factory):
+    a = pipeline
+    base = tmp_path_factory.mktemp("remote")
+    remote, b_root = base / "storage", base / "clone-b"
+    config = a.root / ".dvc" / "config"
+    original_config = config.read_bytes()
+    try:
+        a.run("dvc", "remote", "add", "--default", "shared", str(remote))
+        pushed = a.run("dvc", "push")
+        _commit_worktree_to_branch(a, BRANCH)
+    finally:
+        config.write_bytes(original_config)  # the story's sandbox is shared with other tests
+    a.run(*GIT, "clone", "--quiet", "--branch", BRANCH, str(a.root), str(b_root))
+    env = {**a.env, "PYTHONPATH": str(b_root / "src")}
+    return a, b_root, env, remote, pushed.stdout
+
+
+def _commit_worktree_to_branch(box, branch: str) -> None:
+    """``git add -A && git commit`` into ``branch`` through a temporary index (HEAD unmoved)."""
+    index = box.root / ".git" / "shared-results.index"
+    env = {**box.env, "GIT_INDEX_FILE": str(index)}
+    try:
+        _run(box.root, env, *GIT, "add", "-A")
+        tree = _run(box.root, env, *GIT, "write-tree").stdout.strip()
+        head = box.run(*GIT, "rev-parse", "HEAD").stdout.strip()
+        commit = box.run(*GIT, "commit-tree", tree, "-p", head, "-m", "results").stdout.strip()
+        box.run(*GIT, "update-ref", f"refs/heads/{branch}", commit)
+    finally:
+        index.unlink(missing_ok=True)
+
+
+def _run(cwd: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise AssertionError(f"{args} failed in {cwd}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def _in_b(clones, *args: str) -> subprocess.CompletedProcess:
+    _, b_root, env, _, _ = clones
+    return _run(b_root, env, *args)
+
+
+def test_push_uploads_the_cached_outputs_to_the_remote(clones):
+    _, _, _, remote, pushed = clones
+    count = re.search(r"(\d+) files? pushed", pushed)
+    assert count and int(count.group(1)) > 0, pushed
+    assert any(p.is_file() for p in (remote / "files" / "md5").rglob("*"))
+
+
+def test_the_fresh_clone_has_the_remote_but_no_outputs_before_pull(clones):
+    a, b_root, _, remote, _ = clones
+    assert not (b_root / ".dvc" / "cache").exists()
+    assert not (b_root / "outputs" / "train" / "vae" / "model.pt").exists()
+    listed = _in_b(clones, "dvc", "remote", "list").stdout
+    assert "shared" in listed and str(remote) in listed
+    assert "shared" not in (a.root / ".dvc" / "config").read_text()  # A left as it was
+
+
+def test_pull_restores_every_output_byte_for_byte_and_repro_runs_nothing(clones):
+    a, b_root, _, _, _ = clones
+    _in_b(clones, "dvc", "pull")
+    for rel in _outs(b_root):
+        assert (b_root / rel).exists(), f"{rel} not restored by dvc pull"
+        assert _digest(b_root / rel) == _digest(a.root / rel), f"{rel} differs from clone A's"
+    status = _in_b(clones, "dvc", "status")
+    assert "up to date" in status.stdout, status.stdout
+    repro = _in_b(clones, "dvc", "repro")
+    assert "Running stage" not in repro.stdout, repro.stdout
+    assert not (b_root / "mlflow.db").exists()  # nothing ran, so no MLflow run either
+
+
+def test_an_edit_in_clone_b_reruns_only_what_it_touches(clones):
+    _, b_root, _, _, _ = clones
+    from latentlab.sandbox import set_params
+
+    params = b_root / "params.yaml"
+    before = params.read_text()
+    try:
+        set_params(params, {("latent_stats", "plot_points"): 321})
+        status = _in_b(clones, "dvc", "status", "--json").stdout
+        changed = set(yaml.safe_load(status))
+        assert changed == {"latent_stats", "report"}, changed
+    finally:
+        params.write_text(before)
