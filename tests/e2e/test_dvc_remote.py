@@ -51,7 +51,7 @@ def clones(pipeline, tmp_path_factory):
     original_config = config.read_bytes()
     try:
         a.run("dvc", "remote", "add", "--default", "shared", str(remote))
-        pushed = a.run("dvc", "push")
+        pushed = a.run("dvc", "push", "--run-cache")  # outputs, and the runs that made them
         _commit_worktree_to_branch(a, BRANCH)
     finally:
         config.write_bytes(original_config)  # the story's sandbox is shared with other tests
@@ -113,6 +113,26 @@ def test_pull_restores_every_output_byte_for_byte_and_repro_runs_nothing(clones)
     repro = _in_b(clones, "dvc", "repro")
     assert "Running stage" not in repro.stdout, repro.stdout
     assert not (b_root / "mlflow.db").exists()  # nothing ran, so no MLflow run either
+
+
+def test_a_run_clone_a_made_earlier_is_restored_in_clone_b_not_rerun(clones):
+    # The story ran t-SNE at perplexity 12 before going back to 15; with the run-cache
+    # pulled, clone B gets that result for the asking instead of computing it again.
+    _, b_root, _, _, _ = clones
+    from latentlab.sandbox import set_params
+
+    params = b_root / "params.yaml"
+    before = params.read_text()
+    try:
+        _in_b(clones, "dvc", "pull", "--run-cache")
+        set_params(params, {("baselines", "tsne", "perplexity"): 12.0})
+        repro = _in_b(clones, "dvc", "repro", "--single-item", "baseline@tsne")
+        assert "Stage 'baseline@tsne' is cached - skipping run" in repro.stdout, repro.stdout
+        assert "Running stage" not in repro.stdout
+    finally:  # back to perplexity 15: restored from the run-cache as well
+        params.write_text(before)
+        back = _in_b(clones, "dvc", "repro", "--single-item", "baseline@tsne")
+    assert "Running stage" not in back.stdout, back.stdout
 
 
 def test_an_edit_in_clone_b_reruns_only_what_it_touches(clones):
