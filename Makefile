@@ -10,9 +10,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Headless Chromium for the report's browser test (tests/e2e/test_report_browser.py): Debian's
 # `chromium` package, installed with apt-get only where `chromium` is not on the PATH yet
 # (through sudo when not root). Elsewhere, install Chromium yourself or set CHROMIUM.
+# PostgreSQL for shared tracking (make team-server, team-tracking-check and their test): Debian's
+# `postgresql` package, installed the same way where `python -m latentlab.team bindir` finds no
+# initdb/pg_ctl/postgres (Debian keeps them off the PATH, in /usr/lib/postgresql/<ver>/bin).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-setup: $(VENV)/.installed  ## .venv with the pinned requirements, and Chromium for the tests
+setup: $(VENV)/.installed  ## .venv with the pinned requirements; Chromium, PostgreSQL for the tests
 	@command -v chromium >/dev/null 2>&1 || command -v "$$CHROMIUM" >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "setup: installing chromium (apt-get) for the report's browser test"; \
@@ -21,6 +24,15 @@ setup: $(VENV)/.installed  ## .venv with the pinned requirements, and Chromium f
 	  else \
 	    echo "setup: no chromium and no apt-get: install Chromium or set CHROMIUM" \
 	         "(the report's browser test needs it)" >&2; \
+	  fi; }
+	@$(PY) -m latentlab.team bindir >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "setup: installing postgresql (apt-get) for shared tracking (make team-server)"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "setup: no PostgreSQL and no apt-get: install PostgreSQL (initdb, pg_ctl," \
+	         "postgres) or set LATENTLAB_PG_BIN (shared tracking and its test need it)" >&2; \
 	  fi; }
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -49,9 +61,21 @@ repro: setup check-params tracking-init  ## install everything, then run the who
 test: setup  ## the whole test suite (unit + a real `dvc repro` on tiny params)
 	$(PY) -m pytest
 
-ui: setup  ## browse the runs at http://127.0.0.1:5000
-	mlflow ui --backend-store-uri "$$($(PY) -m latentlab.tracking uri)" \
-		--host 127.0.0.1 --port 5000 --workers 1
+ui: setup  ## browse the runs at http://127.0.0.1:5000 (or say where the tracking server is)
+	@uri="$$($(PY) -m latentlab.tracking uri)"; case "$$uri" in \
+	  http://*|https://*) echo "ui: the runs are on the tracking server: open $$uri";; \
+	  *) exec mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port 5000 --workers 1;; \
+	esac
+
+.PHONY: team-server team-tracking-check bench-device
+team-server: setup  ## PostgreSQL + an MLflow server on it until Ctrl-C; prints the export line
+	$(PY) -m latentlab.team serve
+
+team-tracking-check: setup  ## the pipeline (tiny params, a throwaway copy) through such a server
+	$(PY) -m latentlab.team check
+
+bench-device: setup  ## issue 11: fit vs pytorch/examples' loop, large batch, bf16, IWAE (any device)
+	$(PY) benchmarks/device_training.py --out benchmarks/results_device.json
 
 clean-venv:
 	rm -rf $(VENV)

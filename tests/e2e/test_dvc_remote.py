@@ -25,10 +25,15 @@ pytestmark = pytest.mark.e2e
 BRANCH = "shared-results"
 
 
-def _outs(root: Path) -> list[str]:
-    """Every output path dvc.lock records (files and directories)."""
-    lock = yaml.safe_load((root / "dvc.lock").read_text())
-    return sorted({out["path"] for stage in lock["stages"].values()
+def _outs(box) -> list[str]:
+    """Every output path dvc.lock records for the stages the pipeline has now.
+
+    dvc.lock keeps the entries of stages that left the pipeline (the story runs
+    two of the five default DAE sweep levels); those are nobody's outputs.
+    """
+    names = set(box.run("dvc", "stage", "list", "--name-only").stdout.split())
+    lock = yaml.safe_load((box.root / "dvc.lock").read_text())
+    return sorted({out["path"] for name, stage in lock["stages"].items() if name in names
                    for out in stage.get("outs", [])})
 
 
@@ -51,7 +56,7 @@ def clones(pipeline, tmp_path_factory):
     original_config = config.read_bytes()
     try:
         a.run("dvc", "remote", "add", "--default", "shared", str(remote))
-        pushed = a.run("dvc", "push", "--run-cache")  # outputs, and the runs that made them
+        pushed = a.run("dvc", "push")
         _commit_worktree_to_branch(a, BRANCH)
     finally:
         config.write_bytes(original_config)  # the story's sandbox is shared with other tests
@@ -105,7 +110,9 @@ def test_the_fresh_clone_has_the_remote_but_no_outputs_before_pull(clones):
 def test_pull_restores_every_output_byte_for_byte_and_repro_runs_nothing(clones):
     a, b_root, _, _, _ = clones
     _in_b(clones, "dvc", "pull")
-    for rel in _outs(b_root):
+    outs = _outs(a)
+    assert "outputs/train/vae/model.pt" in outs and "reports/report.html" in outs
+    for rel in outs:
         assert (b_root / rel).exists(), f"{rel} not restored by dvc pull"
         assert _digest(b_root / rel) == _digest(a.root / rel), f"{rel} differs from clone A's"
     status = _in_b(clones, "dvc", "status")
@@ -113,26 +120,6 @@ def test_pull_restores_every_output_byte_for_byte_and_repro_runs_nothing(clones)
     repro = _in_b(clones, "dvc", "repro")
     assert "Running stage" not in repro.stdout, repro.stdout
     assert not (b_root / "mlflow.db").exists()  # nothing ran, so no MLflow run either
-
-
-def test_a_run_clone_a_made_earlier_is_restored_in_clone_b_not_rerun(clones):
-    # The story ran t-SNE at perplexity 12 before going back to 15; with the run-cache
-    # pulled, clone B gets that result for the asking instead of computing it again.
-    _, b_root, _, _, _ = clones
-    from latentlab.sandbox import set_params
-
-    params = b_root / "params.yaml"
-    before = params.read_text()
-    try:
-        _in_b(clones, "dvc", "pull", "--run-cache")
-        set_params(params, {("baselines", "tsne", "perplexity"): 12.0})
-        repro = _in_b(clones, "dvc", "repro", "--single-item", "baseline@tsne")
-        assert "Stage 'baseline@tsne' is cached - skipping run" in repro.stdout, repro.stdout
-        assert "Running stage" not in repro.stdout
-    finally:  # back to perplexity 15: restored from the run-cache as well
-        params.write_text(before)
-        back = _in_b(clones, "dvc", "repro", "--single-item", "baseline@tsne")
-    assert "Running stage" not in back.stdout, back.stdout
 
 
 def test_an_edit_in_clone_b_reruns_only_what_it_touches(clones):

@@ -55,7 +55,6 @@ def test_the_wrapped_repro_has_one_parent_with_a_child_per_stage_that_ran(pipeli
 
 def test_a_real_mlflow_ui_serves_the_runs_the_kl_history_and_a_self_contained_report(
         pipeline, tmp_path):
-    client = pipeline.mlflow_client()
     parent_id = _wrapped_parent(pipeline).info.run_id
     with mlflow_server(f"sqlite:///{pipeline.root / 'mlflow.db'}") as url:
         experiment = rest(url, "experiments/get-by-name", experiment_name="latentlab")
@@ -88,10 +87,9 @@ def test_a_real_mlflow_ui_serves_the_runs_the_kl_history_and_a_self_contained_re
 def test_the_vae_encoder_loads_with_pyfunc_and_embeds_new_images(pipeline, monkeypatch):
     import mlflow
 
-    client = pipeline.mlflow_client()
     parent_id = _wrapped_parent(pipeline).info.run_id
     (vae_run,) = pipeline.search_runs(f"tags.`mlflow.parentRunId` = '{parent_id}' and "
-                                 "attributes.run_name = 'train@vae'")
+                                      "attributes.run_name = 'train@vae'")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{pipeline.root / 'mlflow.db'}")
     mlflow.set_tracking_uri(f"sqlite:///{pipeline.root / 'mlflow.db'}")
     encoder = mlflow.pyfunc.load_model(f"runs:/{vae_run.info.run_id}/encoder")

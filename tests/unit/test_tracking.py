@@ -122,3 +122,23 @@ def test_a_long_param_is_truncated_with_a_warning_not_an_error(store, capsys):
     assert len(r.data.params["report.note"]) == tracking.MAX_PARAM_LENGTH
     assert r.data.params["report.note"].endswith("...")
     assert "warning: param report.note is longer than MLflow's 500" in capsys.readouterr().err
+
+
+def test_init_against_an_unreachable_server_is_one_line_and_exit_1(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:  # a port nothing listens on once the socket closes
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
+    out = subprocess.run([sys.executable, "-m", "latentlab.tracking", "init"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith(f"error: MLflow tracking at http://127.0.0.1:{port} failed: ")
+    assert line.endswith("start the server, or unset MLFLOW_TRACKING_URI to use the local "
+                         "mlflow.db")
+    assert not (tmp_path / "mlflow.db").exists()
