@@ -15,25 +15,22 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # initdb/pg_ctl/postgres (Debian keeps them off the PATH, in /usr/lib/postgresql/<ver>/bin).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# $(call apt_install,PACKAGE,WHAT NEEDS IT,WHAT TO DO WITHOUT apt-get): one shell command
+define apt_install
+{ if command -v apt-get >/dev/null 2>&1; then \
+    echo "setup: installing $(1) (apt-get) for $(2)"; \
+    $(SUDO) apt-get update -qq && \
+    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(1) >/dev/null; \
+  else \
+    echo "setup: no $(1) and no apt-get: $(3) ($(2) needs it)" >&2; \
+  fi; }
+endef
+
 setup: $(VENV)/.installed  ## .venv with the pinned requirements; Chromium, PostgreSQL for the tests
-	@command -v chromium >/dev/null 2>&1 || command -v "$$CHROMIUM" >/dev/null 2>&1 || { \
-	  if command -v apt-get >/dev/null 2>&1; then \
-	    echo "setup: installing chromium (apt-get) for the report's browser test"; \
-	    $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "setup: no chromium and no apt-get: install Chromium or set CHROMIUM" \
-	         "(the report's browser test needs it)" >&2; \
-	  fi; }
-	@$(PY) -m latentlab.team bindir >/dev/null 2>&1 || { \
-	  if command -v apt-get >/dev/null 2>&1; then \
-	    echo "setup: installing postgresql (apt-get) for shared tracking (make team-server)"; \
-	    $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
-	  else \
-	    echo "setup: no PostgreSQL and no apt-get: install PostgreSQL (initdb, pg_ctl," \
-	         "postgres) or set LATENTLAB_PG_BIN (shared tracking and its test need it)" >&2; \
-	  fi; }
+	@command -v chromium >/dev/null 2>&1 || command -v "$$CHROMIUM" >/dev/null 2>&1 || \
+	  $(call apt_install,chromium,the report's browser test,install Chromium or set CHROMIUM)
+	@$(PY) -m latentlab.team bindir >/dev/null 2>&1 || \
+	  $(call apt_install,postgresql,shared tracking and its test,install PostgreSQL or set LATENTLAB_PG_BIN)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)

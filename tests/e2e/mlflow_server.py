@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from latentlab.team.postgres import free_port
+from latentlab.team.server import healthy, rest  # noqa: F401  (rest: for the tests)
 
 
 @contextlib.contextmanager
@@ -43,12 +35,8 @@ def mlflow_server(backend_store_uri: str, *, command: str = "ui",
             if proc.poll() is not None:
                 raise AssertionError(f"mlflow server exited {proc.returncode}: "
                                      f"{proc.stderr.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            if healthy(url):
+                break
             if time.monotonic() > deadline:
                 raise AssertionError(f"mlflow server not healthy within {timeout} s")
             time.sleep(0.3)
@@ -63,13 +51,3 @@ def mlflow_server(backend_store_uri: str, *, command: str = "ui",
             proc.wait(timeout=20)
 
 
-def rest(url: str, endpoint: str, body: dict | None = None, **query) -> dict:
-    """GET (with ``query``) or POST (with ``body``) one MLflow REST endpoint; the JSON reply."""
-    address = f"{url}/api/2.0/mlflow/{endpoint}"
-    if query:
-        address += "?" + urllib.parse.urlencode(query)
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(address, data=data,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())

@@ -19,8 +19,6 @@ import argparse
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from latentlab.team import TeamTrackingError
@@ -44,16 +42,8 @@ def _stop_on_signals() -> None:
         signal.signal(sig, _interrupt)
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 def serve(port: int | None, artifacts: Path | None) -> int:
-    from latentlab.team.server import shared_tracking
+    from latentlab.team.server import healthy, shared_tracking
 
     _stop_on_signals()
     try:
@@ -71,7 +61,7 @@ def serve(port: int | None, artifacts: Path | None) -> int:
             failures = 0
             while True:
                 time.sleep(HEALTH_EVERY)
-                failures = 0 if _answers(server.url) else failures + 1
+                failures = 0 if healthy(server.url) else failures + 1
                 if failures >= 3:
                     raise TeamTrackingError(f"the MLflow server at {server.url} stopped "
                                             f"answering (log: {server.log})")

@@ -70,7 +70,8 @@ def server_command(backend_store_uri: str, artifacts: Path, port: int) -> list[s
             "--host", HOST, "--port", str(port), "--workers", "1"]
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
+    """Whether the MLflow server at ``url`` answers ``/health`` with 200 within 2 s."""
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
             return response.status == 200
@@ -120,7 +121,7 @@ def mlflow_server(backend_store_uri: str, artifacts: Path, log: Path, *,
                                 start_new_session=True)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(url):
+        while not healthy(url):
             if proc.poll() is not None:
                 raise TeamTrackingError(f"mlflow server exited {proc.returncode} on start: "
                                         f"{_why(log)}")
