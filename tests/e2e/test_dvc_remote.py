@@ -15,6 +15,7 @@ import hashlib
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -49,6 +50,12 @@ def _digest(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def clones(pipeline, tmp_path_factory):
+    """Clone A pushes; clone B is cloned, looked at, pulled and reproduced; facts recorded.
+
+    Everything that must happen in order happens here, so each test reads a
+    finished state (pytest-xdist may interleave other modules' tests of the
+    story between this module's, and a module fixture is then set up again).
+    """
     a = pipeline
     base = tmp_path_factory.mktemp("remote")
     remote, b_root = base / "storage", base / "clone-b"
@@ -56,13 +63,23 @@ def clones(pipeline, tmp_path_factory):
     original_config = config.read_bytes()
     try:
         a.run("dvc", "remote", "add", "--default", "shared", str(remote))
-        pushed = a.run("dvc", "push")
+        pushed = a.run("dvc", "push").stdout
         _commit_worktree_to_branch(a, BRANCH)
     finally:
         config.write_bytes(original_config)  # the story's sandbox is shared with other tests
     a.run(*GIT, "clone", "--quiet", "--branch", BRANCH, str(a.root), str(b_root))
     env = {**a.env, "PYTHONPATH": str(b_root / "src")}
-    return a, b_root, env, remote, pushed.stdout
+    facts = SimpleNamespace(a=a, b_root=b_root, env=env, remote=remote, pushed=pushed)
+    facts.before_pull = {
+        "cache": (b_root / ".dvc" / "cache").exists(),
+        "vae_model": (b_root / "outputs" / "train" / "vae" / "model.pt").exists(),
+        "remotes": _run(b_root, env, "dvc", "remote", "list").stdout,
+        "a_config": config.read_text(),
+    }
+    _run(b_root, env, "dvc", "pull")
+    facts.status_after_pull = _run(b_root, env, "dvc", "status").stdout
+    facts.repro_after_pull = _run(b_root, env, "dvc", "repro").stdout
+    return facts
 
 
 def _commit_worktree_to_branch(box, branch: str) -> None:
@@ -87,51 +104,43 @@ def _run(cwd: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def _in_b(clones, *args: str) -> subprocess.CompletedProcess:
-    _, b_root, env, _, _ = clones
-    return _run(b_root, env, *args)
+    return _run(clones.b_root, clones.env, *args)
 
 
 def test_push_uploads_the_cached_outputs_to_the_remote(clones):
-    _, _, _, remote, pushed = clones
-    count = re.search(r"(\d+) files? pushed", pushed)
-    assert count and int(count.group(1)) > 0, pushed
-    assert any(p.is_file() for p in (remote / "files" / "md5").rglob("*"))
+    count = re.search(r"(\d+) files? pushed", clones.pushed)
+    assert count and int(count.group(1)) > 0, clones.pushed
+    assert any(p.is_file() for p in (clones.remote / "files" / "md5").rglob("*"))
 
 
 def test_the_fresh_clone_has_the_remote_but_no_outputs_before_pull(clones):
-    a, b_root, _, remote, _ = clones
-    assert not (b_root / ".dvc" / "cache").exists()
-    assert not (b_root / "outputs" / "train" / "vae" / "model.pt").exists()
-    listed = _in_b(clones, "dvc", "remote", "list").stdout
-    assert "shared" in listed and str(remote) in listed
-    assert "shared" not in (a.root / ".dvc" / "config").read_text()  # A left as it was
+    before = clones.before_pull
+    assert not before["cache"] and not before["vae_model"]
+    assert "shared" in before["remotes"] and str(clones.remote) in before["remotes"]
+    assert "shared" not in before["a_config"]  # A left as it was
 
 
 def test_pull_restores_every_output_byte_for_byte_and_repro_runs_nothing(clones):
-    a, b_root, _, _, _ = clones
-    _in_b(clones, "dvc", "pull")
+    a, b_root = clones.a, clones.b_root
     outs = _outs(a)
     assert "outputs/train/vae/model.pt" in outs and "reports/report.html" in outs
     for rel in outs:
         assert (b_root / rel).exists(), f"{rel} not restored by dvc pull"
         assert _digest(b_root / rel) == _digest(a.root / rel), f"{rel} differs from clone A's"
-    status = _in_b(clones, "dvc", "status")
-    assert "up to date" in status.stdout, status.stdout
-    repro = _in_b(clones, "dvc", "repro")
-    assert "Running stage" not in repro.stdout, repro.stdout
+    assert "up to date" in clones.status_after_pull, clones.status_after_pull
+    assert "Running stage" not in clones.repro_after_pull, clones.repro_after_pull
     assert not (b_root / "mlflow.db").exists()  # nothing ran, so no MLflow run either
 
 
 def test_an_edit_in_clone_b_reruns_only_what_it_touches(clones):
-    _, b_root, _, _, _ = clones
     from latentlab.sandbox import set_params
 
-    params = b_root / "params.yaml"
+    params = clones.b_root / "params.yaml"
     before = params.read_text()
     try:
         set_params(params, {("latent_stats", "plot_points"): 321})
         status = _in_b(clones, "dvc", "status", "--json").stdout
-        changed = set(yaml.safe_load(status))
-        assert changed == {"latent_stats", "report"}, changed
+        changed = yaml.safe_load(status)
+        assert set(changed) == {"latent_stats", "report"}, status
     finally:
         params.write_text(before)
