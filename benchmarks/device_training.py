@@ -195,9 +195,8 @@ def run(device_name: str, max_batch_mb: float) -> dict:
                     "bf16_images_per_s": rate16, "bf16_speedup": rate16 / rate32,
                     "test_elbo_fp32": elbo32, "test_elbo_bf16": elbo16,
                     "bf16_elbo_rel_diff": abs(elbo16 - elbo32) / abs(elbo32)}
-    x_iwae = x_test[: min(size["iwae_n"], len(x_test))]
-    if size["iwae_n"] > len(x_test):
-        x_iwae = x_host[:size["iwae_n"]].to(device)
+    # the held-out images when there are enough, else the first iwae_n images of the set
+    x_iwae = (x_test if size["iwae_n"] <= len(x_test) else x_host.to(device))[:size["iwae_n"]]
     seconds = iwae_seconds(model32, x_iwae, size["iwae_k"], max_batch_mb)
     out["iwae"] = {"images": len(x_iwae), "k": size["iwae_k"], "max_batch_mb": max_batch_mb,
                    "seconds": seconds}

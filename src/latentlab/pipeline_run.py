@@ -55,9 +55,8 @@ class ParentCreator(threading.Thread):
             import yaml
 
             self.client = tracking.open_client()
-            experiment_id = tracking.open_experiment(
-                self.client, tracking.tracking_uri(),
-                os.environ.get(tracking.EXPERIMENT_ENV, tracking.DEFAULT_EXPERIMENT))
+            experiment_id = tracking.open_experiment(self.client, tracking.tracking_uri(),
+                                                     tracking.experiment_name())
             tags = parent_run.parent_tags(tracking.standard_tags("pipeline", "-"), self.command)
             run = self.client.create_run(experiment_id, run_name=self.command, tags=tags)
             self.run_id = run.info.run_id

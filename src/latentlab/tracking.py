@@ -54,6 +54,16 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
+def experiment_name() -> str:
+    """The experiment every run goes to: ``MLFLOW_EXPERIMENT_NAME``, else ``latentlab``."""
+    return os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT)
+
+
+def local_artifact_root() -> str:
+    """Where a local store keeps artifacts: ``<repo root>/mlartifacts`` as an absolute URI."""
+    return (repo_root() / "mlartifacts").as_uri()
+
+
 def _is_local_store(uri: str) -> bool:
     return uri.startswith("sqlite:") or uri.startswith("file:") or "://" not in uri
 
@@ -94,7 +104,7 @@ def open_experiment(client, uri: str, name: str) -> str:
         return experiment.experiment_id
     location = None
     if _is_local_store(uri):
-        location = (repo_root() / "mlartifacts").as_uri()
+        location = local_artifact_root()
     try:
         return client.create_experiment(name, artifact_location=location)
     except MlflowException:  # a parallel worker created it first
@@ -111,7 +121,7 @@ def ensure_store() -> str:
     fresh SQLite database at the same time crash.
     """
     uri = tracking_uri()
-    open_experiment(open_client(), uri, os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
+    open_experiment(open_client(), uri, experiment_name())
     return uri
 
 
@@ -228,8 +238,7 @@ class StageRun:
         client = None
         try:
             client = open_client()
-            experiment_id = open_experiment(client, tracking_uri(),
-                                            os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
+            experiment_id = open_experiment(client, tracking_uri(), experiment_name())
             self.parent = parent_run.resolve(client, experiment_id, tags)
             if self.parent is not None:
                 tags = {**tags, "mlflow.parentRunId": self.parent.run_id}
@@ -282,7 +291,7 @@ def open_client():
     from latentlab.tracking_db import ensure_sqlite_database
 
     uri = tracking_uri()
-    ensure_sqlite_database(uri, (repo_root() / "mlartifacts").as_uri())
+    ensure_sqlite_database(uri, local_artifact_root())
     return MlflowClient(tracking_uri=uri)
 
 
@@ -290,8 +299,7 @@ def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
                experiment_id: str | None = None) -> str:
     """Create the run, log its params (truncated to MLflow's limit) and return its id."""
     if experiment_id is None:
-        experiment_id = open_experiment(client, tracking_uri(),
-                                        os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT))
+        experiment_id = open_experiment(client, tracking_uri(), experiment_name())
     run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
     log_params(client, run_id, params)
     return run_id
@@ -425,8 +433,7 @@ def find_runs(link_file: str | Path) -> list:
 
     link = json.loads(Path(link_file).read_text())
     client = open_client()
-    experiment = client.get_experiment_by_name(os.environ.get(EXPERIMENT_ENV,
-                                                              DEFAULT_EXPERIMENT))
+    experiment = client.get_experiment_by_name(experiment_name())
     if experiment is None:
         return []
     return client.search_runs([experiment.experiment_id], filter_string=link["mlflow_filter"],

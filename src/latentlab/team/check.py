@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import re
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from latentlab import tracking
 from latentlab.sandbox import SMOKE_PARAMS, Sandbox, set_params
 from latentlab.team import TeamTrackingError
 from latentlab.team.postgres import Cluster
@@ -43,13 +43,6 @@ ELBO_TERMS = ("train/recon", "train/kl", "train/elbo", "val/recon", "val/kl", "v
 VAE_STAGE = "train@vae"
 VAE_HISTORY = Path("plots/train/vae.csv")  # the DVC plot of the same epochs; also logged as-is
 PROXY_SCHEME = "mlflow-artifacts:"  # an artifact URI the server resolves in its destination
-
-
-def experiment_name() -> str:
-    """The experiment the stages log to (``MLFLOW_EXPERIMENT_NAME``, else ``latentlab``)."""
-    from latentlab.tracking import DEFAULT_EXPERIMENT, EXPERIMENT_ENV
-
-    return os.environ.get(EXPERIMENT_ENV, DEFAULT_EXPERIMENT)
 
 
 def tracked_stages(root: Path) -> set[str]:
@@ -99,7 +92,7 @@ def run_pipeline(box: Sandbox) -> set[str]:
 
 def experiment_id(url: str, name: str | None = None) -> str:
     """The id of the experiment the pipeline logs to, from the server."""
-    name = name or experiment_name()
+    name = name or tracking.experiment_name()
     try:
         return rest(url, "experiments/get-by-name", experiment_name=name)[
             "experiment"]["experiment_id"]
