@@ -6,6 +6,9 @@ lent device machine) and compare its numbers with the CPU's.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -62,9 +65,12 @@ def test_fp32_autocast_is_a_no_op_and_bf16_computes_linear_layers_in_bf16():
     assert layer.weight.dtype == torch.float32  # the weights themselves stay float32
 
 
-def test_fused_adam_only_on_cuda():
-    params = [torch.nn.Parameter(torch.zeros(3))]
-    assert not devices.adam(params, 1e-3, torch.device("cpu")).defaults["fused"]
+def test_the_cpu_gets_latentlabs_adam_and_never_imports_torch_dynamo():
+    code = ("import sys, torch; from latentlab import device; "
+            "opt = device.adam([torch.nn.Parameter(torch.zeros(3))], 1e-3, torch.device('cpu')); "
+            "print(type(opt).__module__, 'torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["latentlab.optim", "False"]
 
 
 def test_metrics_record_the_device_and_precision_that_ran(digits_splits):
