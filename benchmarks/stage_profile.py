@@ -179,9 +179,11 @@ def run(epochs: int | None) -> dict:
 def critical_import_s(heavy: dict) -> float:
     """Seconds the stage's main thread spends importing torch, sklearn and matplotlib.
 
-    mlflow (and pandas, which it imports) load in the tracking thread, in parallel; scipy
-    counts on its own only where sklearn, which imports it, is absent. (The nesting
-    depth in the import log is not used: CPython keeps one counter for all threads.)
+    mlflow (and pandas, which it imports) load in the stage's tracking worker, a process
+    of its own that shares the stage's stderr (so its import log lands in the same
+    record) and runs on the other core; scipy counts on its own only where sklearn, which
+    imports it, is absent. (The nesting depth in the import log is not used: two
+    processes write to it.)
     """
     names = ["torch", "sklearn", "matplotlib"] + ([] if "sklearn" in heavy else ["scipy"])
     return sum(heavy[k]["s"] for k in names if k in heavy)
@@ -209,7 +211,7 @@ def render(result: dict) -> str:
          *(f"{k} s" for k in SHOWN), "% importing", "% tracking"],
         stage_rows(result),
         "3. stages of a full `dvc repro` from scratch (import seconds as measured inside the "
-        "stage; mlflow loads in the tracking thread)")
+        "stage; mlflow loads in the tracking worker process)")
     summary = benchlib.table(
         ["measurement", "value"],
         [["full repro from scratch, s", full["wall_s"]],

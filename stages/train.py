@@ -7,6 +7,10 @@ import argparse
 from latentlab import io, params, tracking
 from latentlab.cli import run_stage
 
+# Logging the VAE's encoder as an MLflow model costs ~7 s the first time in a process (imports,
+# MLflow's requirements scan): the tracking worker pays them while the model trains, not after.
+ENCODER_EXPORT_WARM_UP = ("latentlab.model_export:warm_up",)
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
@@ -29,9 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         p = params.load_dae_sweep_member(args.sweep_level, args.params)
         stage = f"dae_sweep@{args.sweep_level}"
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
+    exports_encoder = args.model == "vae" and args.sweep_level is None
     with tracking.track_stage(stage, p, f"train.{args.model}", data=args.data,
-                              params_file=args.params, link=args.link) as run:
-        from latentlab import train_model  # torch loads while the tracking thread starts
+                              params_file=args.params, link=args.link,
+                              warm=ENCODER_EXPORT_WARM_UP if exports_encoder else ()) as run:
+        from latentlab import train_model  # torch loads while the tracking worker starts
         from latentlab.progress import EpochProgress
 
         progress = EpochProgress(stage, p.epochs)
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                         step=trained.metrics["best_epoch"])
         run.log_artifact(args.history)
         run.log_artifact(args.metrics)
-        if args.model == "vae" and args.sweep_level is None:  # mlflow.pyfunc embeds images
+        if exports_encoder:  # mlflow.pyfunc embeds images
             run.log_encoder(trained.model)
     if "collapse_message" in trained.metrics["val"]:
         print(f"{stage}: {trained.metrics['val']['collapse_message']}")

@@ -58,6 +58,24 @@ def save_embedder(model: nn.Module, path: str | Path) -> None:
                           f"numpy=={np.__version__}"])
 
 
+def warm_up() -> None:
+    """Pay the first export's one-time costs now, on a stand-in model of two tiny layers.
+
+    The first :func:`save_embedder` of a process spends ~4 s importing
+    ``torch.export`` (and with it ``torch._dynamo``) and ~3 s while MLflow maps
+    every installed package to its modules to check the pinned requirements;
+    once both are done an export takes ~0.3 s. The tracking worker calls this
+    while the model trains (``warm`` in :class:`latentlab.tracking.StageRun`), so
+    none of it lands after training, on the stage's critical path.
+    """
+    import tempfile
+
+    from latentlab.models.vae import VAE
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_embedder(VAE(4, (3,), 2), Path(tmp) / ARTIFACT_PATH)
+
+
 def log_embedder(client, run_id: str, model: nn.Module, artifact_path: str = ARTIFACT_PATH):
     """Save the encoder to a temporary directory and log it as ``artifact_path`` of the run."""
     import tempfile

@@ -7,7 +7,7 @@ the next, so the stages find their parent in one of two ways:
   ``make repro`` runs — or ``... exp run``): it sets
   :data:`PARENT_FILE_ENV` to a file path before starting DVC, creates the
   parent run in a thread while DVC starts, and writes the run id into that
-  file. A stage's tracking thread waits for the file (the stage itself never
+  file. A stage's tracking worker waits for the file (the stage itself never
   waits). The wrapper ends the parent with DVC's outcome.
 * **A DVC experiment** (``dvc exp run``, queued or not, without the wrapper):
   DVC sets ``DVC_EXP_NAME`` in every stage's environment, also in a queue
@@ -36,7 +36,7 @@ from pathlib import Path
 
 PARENT_FILE_ENV = "LATENTLAB_PARENT_RUN_FILE"
 PARENT_TAG = "latentlab.parent"
-WAIT_SECONDS = 120.0  # how long a stage's tracking thread waits for the wrapper's parent
+WAIT_SECONDS = 120.0  # how long a stage's tracking worker waits for the wrapper's parent
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """MLflow tracking, off the critical path. The only module that imports mlflow.
 
-A stage wraps its work in :func:`stage_run`. A worker thread imports mlflow,
-opens the store, creates the run (named after the DVC stage, e.g.
-``train@vae``) and logs params and tags while the stage computes; per-epoch
-metrics are queued and sent in batches as they come, so the MLflow UI shows a
-run live and the stage never waits on the database until it ends.
+A stage wraps its work in :func:`stage_run`. A worker process
+(:mod:`latentlab.tracking_worker`) imports mlflow, opens the store, creates the
+run (named after the DVC stage, e.g. ``train@vae``) and logs params and tags
+while the stage computes; per-epoch metrics are queued and sent in batches as
+they come, so the MLflow UI shows a run live and the stage never waits on the
+database until it ends. The stage process itself never imports mlflow.
 
 Where runs go: ``MLFLOW_TRACKING_URI`` when it is set, else one absolute
 ``sqlite:///<repo root>/mlflow.db``. The repo root is ``DVC_ROOT`` (set by DVC,
@@ -128,29 +129,56 @@ def ensure_store() -> str:
 PENDING_DIR = "mlflow-pending"
 
 
-class StageRun:
-    """One MLflow run for one stage execution, driven by a worker thread.
+WORKER_MODULE = "latentlab.tracking_worker"
 
-    Calls from the stage (``log_epoch``, ``log_metrics``, ``log_artifact``,
-    ``set_tags``) only enqueue; the worker sends them in order. Everything
-    queued is also kept in :attr:`record`, so with ``on_failure="warn"`` a run
-    the store refused is saved to ``mlflow-pending/`` and can be replayed,
-    never silently dropped.
+
+class StageRun:
+    """One MLflow run for one stage execution, driven by a worker process.
+
+    The worker (:mod:`latentlab.tracking_worker`) imports mlflow, opens the
+    store, creates the run and logs params and tags on the machine's other
+    core while the stage computes. Calls from the stage (``log_epoch``,
+    ``log_metrics``, ``log_artifact``, ``set_tags``) only enqueue; a sender
+    thread pipes them to the worker in order (queued epochs coalesced into one
+    batch) and a receiver thread reads back the run id and any error, so the
+    stage never blocks on the store until :meth:`close`. Everything queued is
+    also kept in :attr:`record`, so with ``on_failure="warn"`` a run the store
+    refused is saved to ``mlflow-pending/`` and can be replayed, never silently
+    dropped.
+
+    ``warm`` names what the worker prepares once the run exists, before a late
+    event needs it: ``"module"`` is imported, ``"module:function"`` also called
+    (``latentlab.model_export:warm_up`` before :meth:`log_encoder`).
     """
 
     def __init__(self, name: str, params: dict[str, Any], tags: dict[str, str],
-                 on_failure: str = "fail"):
+                 on_failure: str = "fail", warm: tuple[str, ...] = ()):
         self.name, self.on_failure = name, on_failure
         self.run_id: str | None = None
-        self.parent = None  # a latentlab.parent_run.Parent, once the worker has resolved it
-        self.error: BaseException | None = None
+        self.error: str | None = None  # one line: what the store (or the worker) refused
+        params = truncated_params(params)
         self.record: dict[str, Any] = {"name": name, "params": params, "tags": tags,
                                        "events": []}
-        self._queue: queue.Queue = queue.Queue()
-        self._worker = threading.Thread(
-            target=self._work, args=(params, tags), name=f"mlflow-{name}", daemon=True
-        )
-        self._worker.start()
+        self._outbox: queue.Queue = queue.Queue()
+        self._outbox.put(("open", {"name": name, "params": params, "tags": tags,
+                                   "warm": tuple(warm)}))
+        self._closed = threading.Event()
+        reply_fd, worker_fd = os.pipe()
+        try:
+            self._worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(worker_fd)],
+                                            stdin=subprocess.PIPE, pass_fds=(worker_fd,))
+        except OSError as exc:
+            os.close(reply_fd)
+            self._worker = None
+            self.error = f"could not start the tracking worker: {one_line(exc)}"
+            self._closed.set()
+        finally:
+            os.close(worker_fd)
+        if self._worker is not None:
+            self._replies = os.fdopen(reply_fd, "rb")
+            for target, label in ((self._send_all, "send"), (self._receive_all, "receive")):
+                threading.Thread(target=target, name=f"mlflow-{label}-{name}",
+                                 daemon=True).start()
 
     # -- what the stage calls ------------------------------------------------
     def log_epoch(self, epoch: int, row: dict[str, float]) -> None:
@@ -195,20 +223,31 @@ class StageRun:
     def log_encoder(self, model: Any) -> None:
         """Queue the trained model's encoder as an MLflow PyTorch model (``encoder/``).
 
-        See :mod:`latentlab.model_export`. A run saved for replay keeps a note
-        instead: the model lives in the DVC output ``model.pt``.
+        The model travels pickled (``torch.save``); see :mod:`latentlab.model_export`.
+        A run saved for replay keeps a note instead: the model lives in the DVC
+        output ``model.pt``.
         """
+        import io
+
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
         self.record["events"].append(["note", "encoder model not kept for replay"])
-        self._queue.put(("encoder", model))
+        self._outbox.put(("encoder", buffer.getvalue()))
 
     def close(self, status: str) -> None:
-        """Flush everything and end the run with ``status``.
+        """Flush everything, end the run with ``status`` and wait for the worker.
 
         If the store failed: ``fail`` raises :class:`TrackingError`; ``warn``
         saves the run under ``mlflow-pending/`` and prints a warning.
         """
-        self._queue.put(("end", status))
-        self._worker.join()
+        self._outbox.put(("end", status))
+        if self._worker is not None:
+            code = self._worker.wait()
+            self._closed.wait()
+            if code != 0 and self.error is None:
+                self.error = f"the tracking worker ({WORKER_MODULE}) exited with status {code}"
         if self.error is None:
             return
         if self.on_failure == "warn":
@@ -222,60 +261,62 @@ class StageRun:
 
     def _put(self, kind: str, payload: Any) -> None:
         self.record["events"].append([kind, payload])
-        self._queue.put((kind, payload))
+        self._outbox.put((kind, payload))
 
     def _tracking_error(self) -> TrackingError:
         return TrackingError(
-            f"MLflow tracking at {tracking_uri()} failed: {one_line(self.error)}; "
+            f"MLflow tracking at {tracking_uri()} failed: {self.error}; "
             "start the server, or unset MLFLOW_TRACKING_URI to use the local mlflow.db, "
             "or set tracking.on_failure: warn"
         )
 
-    # -- the worker ------------------------------------------------------------
-    def _work(self, params: dict[str, Any], tags: dict[str, str]) -> None:
-        from latentlab import parent_run
+    # -- the threads that talk to the worker ----------------------------------
+    def _send_all(self) -> None:
+        """Pipe queued events to the worker in order, epochs queued meanwhile as one batch."""
+        import pickle
 
-        client = None
-        try:
-            client = open_client()
-            experiment_id = open_experiment(client, tracking_uri(), experiment_name())
-            self.parent = parent_run.resolve(client, experiment_id, tags)
-            if self.parent is not None:
-                tags = {**tags, "mlflow.parentRunId": self.parent.run_id}
-                self.record["tags"] = tags  # a replayed run nests under the same parent
-            self.run_id = _start_run(client, self.name, params, tags, experiment_id)
-        except BaseException as exc:  # noqa: BLE001 - reported by close()
-            self.error = exc
+        pipe, held = self._worker.stdin, None
         while True:
-            kind, payload = self._queue.get()
-            batch = [(kind, payload)]
-            while kind == "metrics" and not self._queue.empty():  # coalesce queued epochs
-                nxt = self._queue.get()
+            kind, payload = held if held is not None else self._outbox.get()
+            held = None
+            while kind == "metrics":  # coalesce what queued up while the worker was busy
+                try:
+                    nxt = self._outbox.get_nowait()
+                except queue.Empty:
+                    break
                 if nxt[0] != "metrics":
-                    batch.append(nxt)
+                    held = nxt
                     break
                 payload = payload + nxt[1]
-                batch[0] = ("metrics", payload)
-            for kind, payload in batch:
-                if kind == "end":
-                    if self.error is None:
-                        try:
-                            client.set_terminated(self.run_id, status=payload)
-                            if self.parent is not None and self.parent.ended_by_stages:
-                                client.set_terminated(self.parent.run_id, status=payload)
-                        except BaseException as exc:  # noqa: BLE001
-                            self.error = exc
+            if pipe is not None:
+                try:
+                    pickle.dump((kind, payload), pipe)
+                    pipe.flush()
+                except (BrokenPipeError, OSError):  # the worker died; close() reports its status
+                    pipe = None
+            if kind == "end":
+                if pipe is not None:
+                    pipe.close()
+                return
+
+    def _receive_all(self) -> None:
+        """Read the worker's replies: the run id, errors, and its last word."""
+        import pickle
+
+        try:
+            while True:
+                try:
+                    message = pickle.load(self._replies)
+                except EOFError:
                     return
-                target = self.run_id
-                if kind.startswith("parent_"):
-                    if self.parent is None:
-                        continue  # no parent run: the stage's own run already has the files
-                    kind, target = kind[len("parent_"):], self.parent.run_id
-                if self.error is None:
-                    try:
-                        _send(client, target, kind, payload)
-                    except BaseException as exc:  # noqa: BLE001
-                        self.error = exc
+                if message[0] == "started":
+                    self.run_id = message[1]
+                    self.record["tags"] = message[2]  # a replayed run nests under the same parent
+                elif message[1] is not None and self.error is None:  # "error" or "closed"
+                    self.error = message[1]
+        finally:
+            self._replies.close()
+            self._closed.set()
 
 
 def open_client():
@@ -295,8 +336,8 @@ def open_client():
     return MlflowClient(tracking_uri=uri)
 
 
-def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
-               experiment_id: str | None = None) -> str:
+def start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
+              experiment_id: str | None = None) -> str:
     """Create the run, log its params (truncated to MLflow's limit) and return its id."""
     if experiment_id is None:
         experiment_id = open_experiment(client, tracking_uri(), experiment_name())
@@ -305,23 +346,40 @@ def _start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
     return run_id
 
 
-def log_params(client, run_id: str, params: dict[str, Any]) -> None:
-    """Log flat params in batches of 100 (MLflow's limit), truncating over-long values loudly."""
-    from mlflow.entities import Param
+def resolve_parent(client, experiment_id: str, tags: dict[str, str]):
+    """The run's parent (:func:`latentlab.parent_run.resolve`) and its tags pointing there."""
+    from latentlab import parent_run
 
-    items = []
+    parent = parent_run.resolve(client, experiment_id, tags)
+    if parent is not None:
+        tags = {**tags, "mlflow.parentRunId": parent.run_id}
+    return parent, tags
+
+
+def truncated_params(params: dict[str, Any]) -> dict[str, str]:
+    """Params as MLflow stores them (text), over-long values truncated with a warning."""
+    out = {}
     for key, value in sorted(params.items()):
         text = str(value)
         if len(text) > MAX_PARAM_LENGTH:
             text = text[: MAX_PARAM_LENGTH - 3] + "..."
             print(f"warning: param {key} is longer than MLflow's {MAX_PARAM_LENGTH} characters; "
                   "logged truncated (params.yaml holds the full value)", file=sys.stderr)
-        items.append(Param(key, text))
+        out[key] = text
+    return out
+
+
+def log_params(client, run_id: str, params: dict[str, Any]) -> None:
+    """Log flat params in batches of 100 (MLflow's limit), truncating over-long values loudly."""
+    from mlflow.entities import Param
+
+    items = [Param(key, text) for key, text in truncated_params(params).items()]
     for start in range(0, len(items), 100):
         client.log_batch(run_id, params=items[start:start + 100])
 
 
-def _send(client, run_id: str, kind: str, payload: Any) -> None:
+def send_event(client, run_id: str, kind: str, payload: Any) -> None:
+    """Log one event of a :class:`StageRun` (or of a saved pending run) to ``run_id``."""
     if kind == "metrics":
         from mlflow.entities import Metric
 
@@ -365,13 +423,13 @@ def replay_pending() -> list[str]:
     replayed = []
     for path in sorted((repo_root() / PENDING_DIR).glob("*.json")):
         record = json.loads(path.read_text())
-        run_id = _start_run(client, record["name"], record["params"], record["tags"])
+        run_id = start_run(client, record["name"], record["params"], record["tags"])
         for kind, payload in record["events"]:
             if kind.startswith("parent_") or kind == "note":
                 continue  # the parent's copy, or what could not be kept
             if kind == "metrics":
                 payload = [tuple(item) for item in payload]
-            _send(client, run_id, kind, payload)
+            send_event(client, run_id, kind, payload)
         client.set_terminated(run_id, status=record.get("status", "FINISHED"))
         path.unlink()
         replayed.append(run_id)
@@ -400,7 +458,7 @@ def standard_tags(stage: str, params_hash: str, data_checksum: str | None = None
 
 @contextlib.contextmanager
 def track_stage(stage: str, p: Any, prefix: str, *, data: str | Path, params_file: str | Path,
-                link: str | Path) -> Iterator[StageRun]:
+                link: str | Path, warm: tuple[str, ...] = ()) -> Iterator[StageRun]:
     """The MLflow run of a stage, and its link file.
 
     The run gets the params flattened under ``prefix``, the standard tags and
@@ -408,14 +466,15 @@ def track_stage(stage: str, p: Any, prefix: str, *, data: str | Path, params_fil
     succeeds, ``link`` (a DVC output) records the stage name, params hash and
     data checksum: no run id, so it is deterministic, yet a result that DVC
     restores from its run-cache (which makes no new MLflow run) can be traced to
-    the run that produced it by those tags (see :func:`find_runs`).
+    the run that produced it by those tags (see :func:`find_runs`). ``warm``: see
+    :class:`StageRun`.
     """
     from latentlab import params
     from latentlab.io import atomic_write_json, sha256_file
 
     tags = standard_tags(stage, params.params_hash(p), sha256_file(data))
     on_failure = params.load("tracking", params_file).on_failure
-    with stage_run(stage, params.as_flat_dict(p, prefix), tags, on_failure) as run:
+    with stage_run(stage, params.as_flat_dict(p, prefix), tags, on_failure, warm) as run:
         yield run
         atomic_write_json(link, {"stage": stage,
                                  "params_hash": tags["latentlab.params_hash"],
@@ -442,7 +501,7 @@ def find_runs(link_file: str | Path) -> list:
 
 @contextlib.contextmanager
 def stage_run(name: str, params: dict[str, Any], tags: dict[str, str],
-              on_failure: str = "fail") -> Iterator[StageRun]:
+              on_failure: str = "fail", warm: tuple[str, ...] = ()) -> Iterator[StageRun]:
     """Run the block inside one MLflow run; end it FINISHED, FAILED or KILLED.
 
     SIGTERM (what ``kill`` and DVC's cancellation send) becomes
@@ -454,7 +513,7 @@ def stage_run(name: str, params: dict[str, Any], tags: dict[str, str],
         raise StageTerminated(signum)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
-    run = StageRun(name, params, tags, on_failure)
+    run = StageRun(name, params, tags, on_failure, warm)
     try:
         yield run
     except (KeyboardInterrupt, StageTerminated):

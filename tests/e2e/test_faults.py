@@ -210,8 +210,8 @@ def test_sigterm_ends_the_mlflow_run_killed_not_running(box):
     set_params(box.root / "params.yaml", {("train", "common", "epochs"): 5000,
                                           ("train", "common", "patience"): 5000})
     client = box.mlflow_client()
-    # The SIGKILL test above leaves its run RUNNING for ever (SIGKILL cannot be
-    # caught): only a run this process creates counts.
+    # Earlier tests (the SIGKILL one above) leave train@vae runs of their own:
+    # only a run this process creates counts.
     earlier = _run_ids(client, "train@vae")
     try:
         proc = subprocess.Popen(TRAIN_VAE, cwd=box.root, env=box.env, stdout=subprocess.PIPE,

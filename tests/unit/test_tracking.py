@@ -142,3 +142,49 @@ def test_init_against_an_unreachable_server_is_one_line_and_exit_1(tmp_path):
     assert line.endswith("start the server, or unset MLFLOW_TRACKING_URI to use the local "
                          "mlflow.db")
     assert not (tmp_path / "mlflow.db").exists()
+
+
+STAGE_SCRIPT = """
+import sys, time
+from latentlab import tracking
+with tracking.stage_run("train@ae", {"seed": 0}, {}) as run:
+    run.log_epoch(1, {"train/recon": 2.0})
+    while run.run_id is None:
+        time.sleep(0.05)
+    print("mlflow" in sys.modules, flush=True)
+    if sys.argv[1] == "hang":
+        time.sleep(600)
+"""
+
+
+def test_the_stage_process_never_imports_mlflow_its_worker_process_does(store):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", STAGE_SCRIPT, "finish"], cwd=store,
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["False"]
+    client, (r,) = _runs(tracking.tracking_uri())
+    assert r.info.status == "FINISHED"
+    assert [m.value for m in client.get_metric_history(r.info.run_id, "train/recon")] == [2.0]
+
+
+def test_a_stage_killed_by_sigkill_leaves_its_run_killed_not_running(store):
+    """SIGKILL cannot be caught, but the worker sees its stdin close and ends the run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", STAGE_SCRIPT, "hang"], cwd=store,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().split() == ["False"]  # the run exists; the stage is working
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while True:
+        _, (r,) = _runs(tracking.tracking_uri())
+        if r.info.status != "RUNNING" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.info.status == "KILLED"

@@ -1,0 +1,129 @@
+"""The process that talks to MLflow for one stage run (``python -m latentlab.tracking_worker``).
+
+Why a process and not a thread: importing mlflow and opening the store is
+~2.5 s of Python bytecode. In a thread of the stage it holds the stage's GIL
+while the stage imports torch and trains a small model (itself
+Python-bound), so the two serialise: the thread cost each tracked stage 4–5 s
+of wall time (``benchmarks/stage_profile.py``). As a process it runs on the
+machine's other core and the stage waits for it only at the very end.
+
+Protocol (both directions are pickles on pipes; the stage is the only writer
+of our stdin, and we are the only writer of the reply pipe whose fd is our
+one argument, so MLflow's own prints on stdout/stderr never mix in):
+
+* in: ``("open", {"name", "params", "tags", "warm"})``, then events
+  ``(kind, payload)`` as :func:`latentlab.tracking.send_event` knows them,
+  then ``("end", status)``;
+* out: ``("started", run_id, tags)`` (the tags as logged, parent link
+  included) or ``("error", text)``; any later ``("error", text)``; finally
+  ``("closed", text or None)``.
+
+If stdin closes without ``end`` the stage process died (SIGKILL, OOM): the
+run is ended KILLED instead of being left RUNNING for ever. SIGINT and SIGTERM
+are ignored here: a Ctrl-C reaches the whole process group, and the stage
+itself decides the run's status and tells us.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import pickle
+import signal
+import sys
+from typing import Any, BinaryIO
+
+from latentlab import tracking  # light: mlflow is imported when the store is opened
+
+
+def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
+    """Run one stage run from ``inbox``'s messages; report on ``outbox``."""
+    def reply(*message: Any) -> None:
+        pickle.dump(message, outbox)
+        outbox.flush()
+
+    _, opening = pickle.load(inbox)
+    error: str | None = None
+    client = run_id = parent = None
+    try:
+        client = tracking.open_client()
+        experiment_id = tracking.open_experiment(client, tracking.tracking_uri(),
+                                                 tracking.experiment_name())
+        parent, tags = tracking.resolve_parent(client, experiment_id, opening["tags"])
+        run_id = tracking.start_run(client, opening["name"], opening["params"], tags,
+                                    experiment_id)
+        reply("started", run_id, tags)
+    except BaseException as exc:  # noqa: BLE001 - the stage decides what a failure means
+        error = tracking.one_line(exc)
+        reply("error", error)
+    if error is None:
+        for target in opening.get("warm", ()):
+            warm(target)
+
+    status = "KILLED"  # if stdin closes without "end", the stage process is gone
+    while True:
+        try:
+            kind, payload = pickle.load(inbox)
+        except EOFError:
+            break
+        if kind == "end":
+            status = payload
+            break
+        if error is not None:
+            continue  # the stage keeps the events for replay; nothing more goes to the store
+        try:
+            _deliver(client, run_id, parent, kind, payload)
+        except BaseException as exc:  # noqa: BLE001
+            error = tracking.one_line(exc)
+            reply("error", error)
+    if error is None:
+        try:
+            client.set_terminated(run_id, status=status)
+            if parent is not None and parent.ended_by_stages:
+                client.set_terminated(parent.run_id, status=status)
+        except BaseException as exc:  # noqa: BLE001
+            error = tracking.one_line(exc)
+    reply("closed", error)
+    return 0
+
+
+def warm(target: str) -> None:
+    """Import ``module`` or call ``module:function``: what a later event needs, done while the
+    stage still computes. A failure here is not the run's: the event itself will report it."""
+    module, _, function = target.partition(":")
+    try:
+        loaded = importlib.import_module(module)
+        if function:
+            getattr(loaded, function)()
+    except Exception as exc:  # noqa: BLE001
+        print(f"warning: tracking worker could not prepare {target}: {tracking.one_line(exc)}",
+              file=sys.stderr)
+
+
+def _deliver(client, run_id: str, parent, kind: str, payload: Any) -> None:
+    """One event: to the stage's run, or with a ``parent_`` kind to its parent run (if any)."""
+    if kind.startswith("parent_"):
+        if parent is None:
+            return  # no parent run: the stage's own run already has the files
+        kind, run_id = kind[len("parent_"):], parent.run_id
+    if kind == "encoder":  # a pickled nn.Module (torch.save), from the stage's own classes
+        import torch
+
+        payload = torch.load(io.BytesIO(payload), weights_only=False)
+    tracking.send_event(client, run_id, kind, payload)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].isdigit():
+        print("usage: python -m latentlab.tracking_worker REPLY_FD (started by a stage)",
+              file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with open(int(args[0]), "wb") as outbox:
+        return serve(sys.stdin.buffer, outbox)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
