@@ -6,6 +6,7 @@ Not a test helper and not part of the package: the scripts in ``benchmarks/`` ru
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
@@ -18,7 +19,7 @@ import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-BENCH_DATE = "2026-11-25"
+BENCH_DATE = datetime.date.today().isoformat()  # benchmark JSON only, never a DVC output
 
 
 def pipeline_threads(params_file: Path = REPO / "params.yaml") -> int:

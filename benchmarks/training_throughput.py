@@ -24,8 +24,9 @@ Reported per configuration:
   wall-clock ratio cannot do when the load changes between the two measurements;
 * ``step``: the bare inner step (slice, corrupt, forward, backward, Adam) without the
   per-epoch work, best of 5 windows: what the epoch loop adds is the difference;
-* ``2b``: the bare step with ``torch.optim.Adam(foreach=True)`` and ``(fused=True)``
-  against fit's default, timed in interleaved windows (a what-if for ``training.fit``).
+* ``2b``: the bare step with fit's Adam (``latentlab.optim.Adam`` on the CPU) against
+  ``torch.optim.Adam``'s three implementations (for-loop, ``foreach=True``,
+  ``fused=True``), timed in interleaved windows.
 
 Run: ``.venv/bin/python benchmarks/training_throughput.py [--seconds 1.0] [--out X.json]``
 """
@@ -104,7 +105,11 @@ class Stepper:
 
         self.model, self.objective, self.corrupt = model, objective, corrupt
         self.x_train, self.batch = x_train, batch
-        self.optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
+        if optimizer is None:  # what training.fit uses on this device
+            from latentlab import device as devices
+
+            optimizer = devices.adam(model.parameters(), 1e-3, torch.device("cpu"))
+        self.optimizer = optimizer
         self.generator = torch.Generator().manual_seed(0)
         self.order = torch.randperm(len(x_train), generator=self.generator)
         self.starts = range(0, len(x_train), batch)
@@ -173,27 +178,35 @@ def time_fit(kind, shape, batch, tensors, seconds: float, full: bool = True) -> 
 
 
 def optimizer_variants(tensors, seconds: float) -> list[dict]:
-    """What-if: the bare step at batch 256 with torch's other Adam implementations.
+    """The bare step at batch 256 with fit's Adam and with torch's three implementations.
 
-    ``training.fit`` builds ``torch.optim.Adam(params, lr)``, which on the CPU is the
-    per-tensor for-loop implementation; ``foreach=True`` and ``fused=True`` give the
-    same update (fused: within float rounding) with fewer, larger kernels. The three
-    are timed in interleaved windows so that other jobs' load falls on all alike.
+    ``training.fit`` uses :class:`latentlab.optim.Adam` on the CPU: bitwise the update
+    of torch's per-tensor for-loop implementation (the one ``torch.optim.Adam(params,
+    lr)`` picks on the CPU), in a few ``torch._foreach_*`` calls and without the
+    optimizer's dynamo wrapper. ``foreach=True`` and ``fused=True`` give the same
+    update (fused: within float rounding). All four are timed in interleaved windows so
+    that other jobs' load falls on all alike.
     """
     import torch
 
-    variants = {"for-loop (fit's)": {"foreach": False}, "foreach": {"foreach": True},
-                "fused": {"fused": True}}
+    from latentlab.optim import Adam
+
+    variants = {
+        "latentlab (fit's)": lambda params: Adam(params, lr=1e-3),
+        "torch for-loop": lambda params: torch.optim.Adam(params, lr=1e-3, foreach=False),
+        "torch foreach": lambda params: torch.optim.Adam(params, lr=1e-3, foreach=True),
+        "torch fused": lambda params: torch.optim.Adam(params, lr=1e-3, fused=True),
+    }
     rows = []
     for shape in SHAPES:
         x_train = tensors[shape][0]
         for kind in ("vae", "ae"):
             steppers = {}
-            for name, kwargs in variants.items():
+            for name, build in variants.items():
                 torch.manual_seed(0)
                 model, objective, _, corrupt = make(kind, shape, x_train.shape[1])
-                optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **kwargs)
-                steppers[name] = Stepper(model, objective, corrupt, x_train, 256, optimizer)
+                steppers[name] = Stepper(model, objective, corrupt, x_train, 256,
+                                         build(model.parameters()))
             for _ in range(WINDOWS):
                 for stepper in steppers.values():
                     stepper.window(seconds / WINDOWS / len(variants))
