@@ -85,7 +85,7 @@ def tsne_subsample(y_train: np.ndarray, y_test: np.ndarray, max_points: int,
 
 def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exaggeration: float,
                init: str, learning_rate, seed: int, max_points: int | None = None,
-               y_train=None, y_test=None) -> tuple[dict, float]:
+               y_train=None, y_test=None, num_threads: int = 2) -> tuple[dict, float]:
     """Embed train and test jointly in 2-D with scikit-learn's Barnes-Hut t-SNE.
 
     t-SNE learns no mapping that could place new points, so the test points are
@@ -93,6 +93,11 @@ def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exagg
     than ``max_points`` points it embeds a seeded subsample stratified by
     ``y_train`` / ``y_test`` (:func:`tsne_subsample`); ``index_train`` and
     ``index_test`` say which rows.
+
+    The Barnes-Hut gradient sums over OpenMP threads, so the embedding's last
+    bits (and from there its layout) depend on the thread count: it is fixed to
+    ``num_threads`` (``baselines.tsne.num_threads``), not to the machine's core
+    count, so the same params and seed give the same embedding on any machine.
 
     Returns
     -------
@@ -117,8 +122,11 @@ def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exagg
     tsne = TSNE(n_components=2, perplexity=perplexity, early_exaggeration=early_exaggeration,
                 learning_rate=learning_rate, max_iter=max_iter, init=init, random_state=seed,
                 method="barnes_hut")
+    from threadpoolctl import threadpool_limits
+
     started = time.perf_counter()
-    z = tsne.fit_transform(x).astype(np.float32)
+    with threadpool_limits(num_threads):  # OpenMP and BLAS alike
+        z = tsne.fit_transform(x).astype(np.float32)
     fit_seconds = time.perf_counter() - started
     return {"z_train": z[: len(x_train)], "z_test": z[len(x_train):],
             "index_train": index_train, "index_test": index_test,

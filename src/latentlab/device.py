@@ -18,7 +18,6 @@ import contextlib
 import torch
 
 from latentlab.errors import LatentlabError
-from latentlab.params import DEVICES, PRECISIONS  # noqa: F401  (the choices, validated there)
 
 
 class DeviceError(LatentlabError):

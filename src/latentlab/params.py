@@ -132,8 +132,9 @@ def _learning_rate(value: Any) -> str | None:
 
 INF = float("inf")
 # Keys added after params files were in users' hands: absent means the dataclass default
-# (device: auto, precision: fp32), so an older params.yaml still validates.
-OPTIONAL_KEYS = frozenset({"device", "precision"})
+# (device: auto, precision: fp32, t-SNE threads: 2), so an older params.yaml still validates.
+OPTIONAL_KEYS = frozenset({"train.common.device", "train.common.precision", "evaluate.device",
+                           "baselines.tsne.num_threads"})
 
 TRAIN_COMMON = {
     "hidden_sizes": _auto_or(_positive_int_list),
@@ -189,6 +190,7 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
         "max_points": _int_at_least(10),
         "early_exaggeration": _float_in(1.0, INF, high_open=True),
         "init": _one_of(("pca", "random")),
+        "num_threads": _int_at_least(1),
         "learning_rate": lambda v: (
             None
             if v == "auto" or (_float_in(0.0, INF, low_open=True, high_open=True)(v) is None)
@@ -309,6 +311,7 @@ class TsneParams:
     learning_rate: float | str
     max_points: int  # above this many points t-SNE embeds a seeded, stratified subsample
     seed: int
+    num_threads: int = 2  # OpenMP threads of the gradient: the embedding depends on them
 
 
 @dataclass(frozen=True)
@@ -420,7 +423,8 @@ def _check(dotted: str, values: dict, table: dict, *, require_all: bool = True) 
         if problem is not None:
             raise ParamsError(f"{dotted}.{key}: got {value!r}, expected {problem}")
     if require_all:
-        missing = sorted(set(table) - set(values) - OPTIONAL_KEYS)
+        missing = sorted(key for key in set(table) - set(values)
+                         if f"{dotted}.{key}" not in OPTIONAL_KEYS)
         if missing:
             raise ParamsError(f"{dotted}.{missing[0]}: missing; add it to params.yaml")
 

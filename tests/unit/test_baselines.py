@@ -73,3 +73,29 @@ def test_pca_codes_do_not_depend_on_the_sign_convention_of_the_library(monkeypat
     after, _ = fit_pca(x[:80], x[80:100], x[100:], n_components=4, whiten=False, seed=0)
     for key in ("z_train", "z_test", "recon_test", "components"):
         np.testing.assert_allclose(after[key], before[key], atol=1e-5)
+
+
+TSNE_IN_A_FRESH_PROCESS = """
+import sys, numpy as np
+from sklearn.datasets import load_digits
+from latentlab.baselines import embed_tsne
+x = (load_digits().data[:400] / 16).astype(np.float32)
+result, _ = embed_tsne(x[:300], x[300:], perplexity=30.0, max_iter=250, early_exaggeration=12.0,
+                       init="pca", learning_rate="auto", seed=0, num_threads=2)
+sys.stdout.buffer.write(result["z_train"].tobytes() + result["z_test"].tobytes())
+"""
+
+
+def test_tsne_gives_the_same_bytes_whatever_threads_the_machine_would_default_to():
+    """OMP_NUM_THREADS stands for the machine's core count; baselines.tsne.num_threads wins."""
+    import os
+    import subprocess
+    import sys
+
+    def embedding(omp_threads: str) -> bytes:
+        env = {**os.environ, "OMP_NUM_THREADS": omp_threads}
+        return subprocess.run([sys.executable, "-c", TSNE_IN_A_FRESH_PROCESS], env=env,
+                              capture_output=True, check=True, timeout=300).stdout
+
+    one, four = embedding("1"), embedding("4")
+    assert len(one) == 400 * 2 * 4 and one == four

@@ -76,6 +76,7 @@ BAD = [
     ("baselines.tsne.max_points", 5, "baselines.tsne", ">= 10"),
     ("baselines.tsne.perplexity", 0.5, "baselines.tsne", "[1.0, inf)"),
     ("baselines.tsne.max_iter", 100, "baselines.tsne", ">= 250"),
+    ("baselines.tsne.num_threads", 0, "baselines.tsne", ">= 1"),
     ("latent_stats.knn_neighbors", 0, "latent_stats", ">= 1"),
     ("report.n_examples", "ten", "report", ">= 1"),
     ("train.common.device", "gpu", "train.vae", "auto, cpu, cuda"),
@@ -190,6 +191,18 @@ def test_device_and_precision_may_be_absent_from_an_older_params_file(tmp_path, 
     vae = params.load("train.vae", path)
     assert (vae.device, vae.precision) == ("auto", "fp32")
     assert params.load("evaluate", path).device == "auto"
+
+
+def test_tsne_threads_may_be_absent_from_an_older_params_file_but_other_keys_may_not(tmp_path,
+                                                                                    raw):
+    raw["baselines"]["tsne"].pop("num_threads")
+    assert params.load("baselines.tsne", _write(tmp_path, raw)).num_threads == 2
+    raw["baselines"]["tsne"].pop("max_iter")
+    with pytest.raises(params.ParamsError, match="baselines.tsne.max_iter: missing"):
+        params.load("baselines.tsne", _write(tmp_path, raw))
+    raw["evaluate"].pop("num_threads")  # only the listed keys are optional, not every num_threads
+    with pytest.raises(params.ParamsError, match="evaluate.num_threads: missing"):
+        params.load("evaluate", _write(tmp_path, raw))
 
 
 def test_a_model_may_use_its_own_device_and_precision(tmp_path, raw):
