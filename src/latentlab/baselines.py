@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from latentlab.errors import ParamsError
+from latentlab.params import TSNE_THREADS
 
 
 def canonicalize_signs(components: np.ndarray) -> np.ndarray:
@@ -85,7 +86,7 @@ def tsne_subsample(y_train: np.ndarray, y_test: np.ndarray, max_points: int,
 
 def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exaggeration: float,
                init: str, learning_rate, seed: int, max_points: int | None = None,
-               y_train=None, y_test=None, num_threads: int = 2) -> tuple[dict, float]:
+               y_train=None, y_test=None, num_threads: int = TSNE_THREADS) -> tuple[dict, float]:
     """Embed train and test jointly in 2-D with scikit-learn's Barnes-Hut t-SNE.
 
     t-SNE learns no mapping that could place new points, so the test points are

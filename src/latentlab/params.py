@@ -133,6 +133,7 @@ def _learning_rate(value: Any) -> str | None:
 INF = float("inf")
 # Keys added after params files were in users' hands: absent means the dataclass default
 # (device: auto, precision: fp32, t-SNE threads: 2), so an older params.yaml still validates.
+TSNE_THREADS = 2  # baselines.tsne.num_threads when an older params.yaml lacks it
 OPTIONAL_KEYS = frozenset({"train.common.device", "train.common.precision", "evaluate.device",
                            "baselines.tsne.num_threads"})
 
@@ -311,7 +312,7 @@ class TsneParams:
     learning_rate: float | str
     max_points: int  # above this many points t-SNE embeds a seeded, stratified subsample
     seed: int
-    num_threads: int = 2  # OpenMP threads of the gradient: the embedding depends on them
+    num_threads: int = TSNE_THREADS  # OpenMP threads of the gradient: the embedding depends on them
 
 
 @dataclass(frozen=True)

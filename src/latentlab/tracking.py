@@ -162,7 +162,6 @@ class StageRun:
         self._outbox: queue.Queue = queue.Queue()
         self._outbox.put(("open", {"name": name, "params": params, "tags": tags,
                                    "warm": tuple(warm)}))
-        self._closed = threading.Event()
         reply_fd, worker_fd = os.pipe()
         try:
             self._worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(worker_fd)],
@@ -171,14 +170,15 @@ class StageRun:
             os.close(reply_fd)
             self._worker = None
             self.error = f"could not start the tracking worker: {one_line(exc)}"
-            self._closed.set()
         finally:
             os.close(worker_fd)
         if self._worker is not None:
             self._replies = os.fdopen(reply_fd, "rb")
-            for target, label in ((self._send_all, "send"), (self._receive_all, "receive")):
-                threading.Thread(target=target, name=f"mlflow-{label}-{name}",
-                                 daemon=True).start()
+            threading.Thread(target=self._send_all, name=f"mlflow-send-{name}",
+                             daemon=True).start()
+            self._receiver = threading.Thread(target=self._receive_all,
+                                              name=f"mlflow-receive-{name}", daemon=True)
+            self._receiver.start()
 
     # -- what the stage calls ------------------------------------------------
     def log_epoch(self, epoch: int, row: dict[str, float]) -> None:
@@ -245,7 +245,7 @@ class StageRun:
         self._outbox.put(("end", status))
         if self._worker is not None:
             code = self._worker.wait()
-            self._closed.wait()
+            self._receiver.join()  # every reply read: the last one says how the run ended
             if code != 0 and self.error is None:
                 self.error = f"the tracking worker ({WORKER_MODULE}) exited with status {code}"
         if self.error is None:
@@ -316,7 +316,6 @@ class StageRun:
                     self.error = message[1]
         finally:
             self._replies.close()
-            self._closed.set()
 
 
 def open_client():

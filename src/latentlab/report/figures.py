@@ -103,7 +103,7 @@ def reconstruction_figure(inputs: np.ndarray, recons: Mapping[str, np.ndarray],
                           image_shape: Sequence[int]) -> Figure:
     """Rows: the inputs, then one row per method's reconstructions of the same images.
 
-    Each row is one image strip (:func:`_mosaic`) in one axes: the same picture
+    Each row is one image strip (:func:`_show_mosaic`) in one axes: the same picture
     as an axes per image, at a tenth of the drawing time (matplotlib's cost is
     per axes: ticks, layout), which made this figure the report's slowest.
 
@@ -120,15 +120,17 @@ def reconstruction_figure(inputs: np.ndarray, recons: Mapping[str, np.ndarray],
     fig = Figure(figsize=(0.9 * n + 0.8, 0.95 * len(rows)), layout="constrained")
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, (label, images) in zip(axes, rows.items()):
-        _show_strip(ax, images[:n], image_shape)
+        _show_mosaic(ax, images[:n], image_shape, n_cols=n)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
     return fig
 
 
-def _show_strip(ax, images: np.ndarray, image_shape: Sequence[int]) -> None:
-    """Draw (n, h * w) images side by side in one row of ``ax``, gutters in GAP_COLOUR."""
+def _show_mosaic(ax, images: np.ndarray, image_shape: Sequence[int],
+                 n_cols: int | None = None) -> None:
+    """Draw (n, h * w) images tiled by :func:`_mosaic` in ``ax``, gutters in GAP_COLOUR, no
+    ticks: one axes for many images (``n_cols=len(images)`` makes one row, a strip)."""
     cmap = matplotlib.colormaps[IMAGE_CMAP].with_extremes(bad=GAP_COLOUR)
-    ax.imshow(_mosaic(images, image_shape, n_cols=len(images)), cmap=cmap, vmin=0.0, vmax=1.0,
+    ax.imshow(_mosaic(images, image_shape, n_cols=n_cols), cmap=cmap, vmin=0.0, vmax=1.0,
               interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -163,13 +165,9 @@ def prior_samples_figure(samples: Mapping[str, np.ndarray],
     """
     fig = Figure(figsize=(3.2 * len(samples), 3.5), layout="constrained")
     axes = fig.subplots(1, len(samples), squeeze=False)[0]
-    cmap = matplotlib.colormaps[IMAGE_CMAP].with_extremes(bad=GAP_COLOUR)
     for ax, (model, images) in zip(axes, samples.items()):
-        ax.imshow(_mosaic(images, image_shape), cmap=cmap, vmin=0.0, vmax=1.0,
-                  interpolation="nearest")
+        _show_mosaic(ax, images, image_shape)
         ax.set_title(f"{model}: decode(z), z ~ N(0, I)", fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
     return fig
 
 
@@ -185,16 +183,12 @@ def prior_grid_figure(grids: Mapping[str, np.ndarray], image_shape: Sequence[int
     """
     fig = Figure(figsize=(4.6 * len(grids), 4.9), layout="constrained")
     axes = fig.subplots(1, len(grids), squeeze=False)[0]
-    cmap = matplotlib.colormaps[IMAGE_CMAP].with_extremes(bad=GAP_COLOUR)
     for ax, (model, images) in zip(axes, grids.items()):
         side = math.isqrt(len(images))
-        ax.imshow(_mosaic(images, image_shape, n_cols=side), cmap=cmap, vmin=0.0, vmax=1.0,
-                  interpolation="nearest")
+        _show_mosaic(ax, images, image_shape, n_cols=side)
         ax.set_title(f"{model}: {side} × {side} prior quantiles", fontsize=10)
         ax.set_ylabel("z1 quantile, increasing down")
         ax.set_xlabel("z2 quantile, increasing right")
-        ax.set_xticks([])
-        ax.set_yticks([])
     return fig
 
 
@@ -202,7 +196,7 @@ def interpolation_figure(paths: Mapping[str, np.ndarray], ends: np.ndarray,
                          end_titles: Sequence[str], image_shape: Sequence[int]) -> Figure:
     """One row per model: the decoded straight line between two codes, framed by the true images.
 
-    Each row is one image strip (:func:`_show_strip`): true image a, the decoded
+    Each row is one image strip (:func:`_show_mosaic`): true image a, the decoded
     points, true image b; the columns are named once, above the first row.
 
     Parameters
@@ -221,7 +215,8 @@ def interpolation_figure(paths: Mapping[str, np.ndarray], ends: np.ndarray,
     axes = fig.subplots(len(paths), 1, squeeze=False)[:, 0]
     t = np.linspace(0.0, 1.0, steps)
     for ax, (model, images) in zip(axes, paths.items()):
-        _show_strip(ax, np.concatenate([ends[:1], images, ends[1:]]), image_shape)
+        _show_mosaic(ax, np.concatenate([ends[:1], images, ends[1:]]), image_shape,
+                     n_cols=steps + 2)
         ax.set_ylabel(model, rotation=0, ha="right", va="center", fontsize=10)
     top = axes[0]
     top.xaxis.tick_top()
