@@ -5,7 +5,7 @@ Everything is measured in one run on one device, so the ratios hold whatever the
 * ``baseline``: pytorch/examples' ``vae/main.py`` training loop, as written there: a
   784-400-20 VAE, a ``DataLoader`` over a ``TensorDataset`` (batch 128, shuffled), each
   batch moved with ``.to(device)``, ``loss.item()`` read every step;
-* ``ours@128``: the same 784-400-20 VAE trained by ``latentlab.training.fit`` at batch 128:
+* ``ours@128``: the same 784-400-20 VAE trained by ``latentlab.train.loop.fit`` at batch 128:
   the data set lives on the device, batches are index slices, per-epoch sums stay on the
   device (one host sync per epoch), fused Adam on CUDA;
 * ``ours@large``: the widest default model (784-512-256, latent 8) at a large batch; its
@@ -106,11 +106,11 @@ def baseline_images_per_s(x_host, device, epochs: int) -> float:
 
 def fit_images_per_s(x, x_val, device, hidden, latent, batch: int, epochs: int,
                      precision: str = "fp32") -> tuple[float, object]:
-    """latentlab.training.fit on device-resident data; images/s and the trained model."""
+    """latentlab.train.loop.fit on device-resident data; images/s and the trained model."""
     import torch
 
     from latentlab.models import build_model
-    from latentlab.training import fit, vae_training_objective
+    from latentlab.train.loop import fit, vae_training_objective
 
     torch.manual_seed(0)
     model = build_model("vae", x.shape[1], hidden, latent, "relu").to(device)
@@ -142,14 +142,14 @@ def matmul_flops_per_s(device, n: int, repeats: int = 10) -> float:
 
 
 def test_elbo(model, x_test) -> float:
-    from latentlab.training import evaluate, vae_training_objective
+    from latentlab.train.loop import evaluate, vae_training_objective
 
     return evaluate(model, vae_training_objective("bernoulli", 0.1, 1.0), x_test, x_test)["elbo"]
 
 
 def iwae_seconds(model, x_test, k: int, max_batch_mb: float) -> float:
-    from latentlab.evaluate import model_log_likelihood
-    from latentlab.iwae import iwae_bound
+    from latentlab.analysis.evaluate import model_log_likelihood
+    from latentlab.analysis.iwae import iwae_bound
 
     device = x_test.device
     sync(device)
@@ -164,7 +164,7 @@ def run(device_name: str, max_batch_mb: float) -> dict:
     import numpy as np
     import torch
 
-    from latentlab import device as devices
+    from latentlab.train import device as devices
 
     device = devices.resolve(device_name, "--device")
     size = SIZES[device.type]

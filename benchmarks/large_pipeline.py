@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 import stage_profile  # noqa: E402
 
-from latentlab.sandbox import Sandbox, set_params  # noqa: E402
+from latentlab.pipeline.sandbox import Sandbox, set_params  # noqa: E402
 
 
 def run(n: int, epochs: int | None) -> dict:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from latentlab.sandbox import Sandbox, set_params
+from latentlab.pipeline.sandbox import Sandbox, set_params
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -87,7 +87,7 @@ def goals(results: dict) -> list[list]:
             if len(timed) == 2:
                 best = min(timed, key=lambda r: r["wall_s"])
                 faster.append(f"{data.split()[0]} {best['n']}: {best['method'].split()[0]}")
-        uses = "openTSNE" in (benchlib.REPO / "src/latentlab/baselines.py").read_text()
+        uses = "openTSNE" in (benchlib.REPO / "src/latentlab/analysis/baselines.py").read_text()
         rows.append(["t-SNE uses the faster implementation when installed",
                      f"faster: {', '.join(faster) or 'n/a'}; pipeline uses openTSNE: "
                      f"{'yes' if uses else 'no'}", None])

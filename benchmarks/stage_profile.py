@@ -1,6 +1,6 @@
 """Item 3 of issue 7: each stage's wall time, CPU time, peak memory and import share.
 
-In a throwaway copy of the repository (:class:`latentlab.sandbox.Sandbox`: the working
+In a throwaway copy of the repository (:class:`latentlab.pipeline.sandbox.Sandbox`: the working
 tree as a fresh clone would have it, its own DVC cache and MLflow database) this runs
 
 1. a full `dvc repro` from scratch (empty cache, no outputs, a fresh MLflow store),
@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 from pipeline_timing import import_seconds  # noqa: E402
 
-from latentlab.sandbox import Sandbox, set_params  # noqa: E402
+from latentlab.pipeline.sandbox import Sandbox, set_params  # noqa: E402
 
 HEAVY = ("torch", "mlflow", "sklearn", "scipy", "matplotlib", "pandas")
 SHOWN = ("torch", "mlflow", "sklearn", "matplotlib")
@@ -86,8 +86,8 @@ sys.exit(code if code >= 0 else 128 - code)
 TRACKING_NOOP = """
 import time
 started = time.perf_counter()
-from latentlab import tracking
-with tracking.stage_run("bench@noop", {"bench.x": 1}, {"dvc.stage": "bench@noop"}) as run:
+from latentlab.tracking.stage_run import stage_run
+with stage_run("bench@noop", {"bench.x": 1}, {"dvc.stage": "bench@noop"}) as run:
     pass
 print(time.perf_counter() - started)
 """

@@ -1,7 +1,7 @@
 """Item 2 of issue 7: AE / DAE / VAE training throughput against the matmul peak.
 
 Trains the project's own models (``latentlab.models.build_model``) with the project's
-own loop (``latentlab.training.fit``: index-sliced batches of one in-memory tensor,
+own loop (``latentlab.train.loop.fit``: index-sliced batches of one in-memory tensor,
 Adam, per-epoch validation and early-stopping bookkeeping) and objectives, for a
 fixed number of epochs, at the pipeline's thread count (``train.common.num_threads``)
 and at every core, for two shapes:
@@ -24,7 +24,7 @@ Reported per configuration:
   wall-clock ratio cannot do when the load changes between the two measurements;
 * ``step``: the bare inner step (slice, corrupt, forward, backward, Adam) without the
   per-epoch work, best of 5 windows: what the epoch loop adds is the difference;
-* ``2b``: the bare step with fit's Adam (``latentlab.optim.Adam`` on the CPU) against
+* ``2b``: the bare step with fit's Adam (``latentlab.train.optim.Adam`` on the CPU) against
   ``torch.optim.Adam``'s three implementations (for-loop, ``foreach=True``,
   ``fused=True``), timed in interleaved windows.
 
@@ -72,7 +72,7 @@ def data(shape: str, seed: int = 0):
 def make(kind: str, shape: str, input_dim: int):
     from latentlab.data.noise import make_corruption
     from latentlab.models import build_model
-    from latentlab.training import autoencoder_objective, vae_training_objective
+    from latentlab.train.loop import autoencoder_objective, vae_training_objective
 
     model = build_model(kind, input_dim, SHAPES[shape], LATENT_DIM, "relu")
     if kind == "vae":
@@ -106,7 +106,7 @@ class Stepper:
         self.model, self.objective, self.corrupt = model, objective, corrupt
         self.x_train, self.batch = x_train, batch
         if optimizer is None:  # what training.fit uses on this device
-            from latentlab import device as devices
+            from latentlab.train import device as devices
 
             optimizer = devices.adam(model.parameters(), 1e-3, torch.device("cpu"))
         self.optimizer = optimizer
@@ -150,7 +150,7 @@ def time_fit(kind, shape, batch, tensors, seconds: float, full: bool = True) -> 
     import torch
 
     from latentlab.data.binarize import DynamicBinarizer
-    from latentlab.training import fit
+    from latentlab.train.loop import fit
 
     x_train, x_val, dynamic = tensors
     torch.manual_seed(0)
@@ -180,7 +180,7 @@ def time_fit(kind, shape, batch, tensors, seconds: float, full: bool = True) -> 
 def optimizer_variants(tensors, seconds: float) -> list[dict]:
     """The bare step at batch 256 with fit's Adam and with torch's three implementations.
 
-    ``training.fit`` uses :class:`latentlab.optim.Adam` on the CPU: bitwise the update
+    ``training.fit`` uses :class:`latentlab.train.optim.Adam` on the CPU: bitwise the update
     of torch's per-tensor for-loop implementation (the one ``torch.optim.Adam(params,
     lr)`` picks on the CPU), in a few ``torch._foreach_*`` calls and without the
     optimizer's dynamo wrapper. ``foreach=True`` and ``fused=True`` give the same
@@ -189,7 +189,7 @@ def optimizer_variants(tensors, seconds: float) -> list[dict]:
     """
     import torch
 
-    from latentlab.optim import Adam
+    from latentlab.train.optim import Adam
 
     variants = {
         "latentlab (fit's)": lambda params: Adam(params, lr=1e-3),
@@ -277,7 +277,7 @@ def render(result: dict) -> str:
     main_table = benchlib.table(
         ["data", "model", "batch", "thr", "fit samples/s", "GFLOP/s", "% peak",
          "% peak CPU", "step samples/s", "step % peak CPU"], rows,
-        f"2. training throughput (latentlab.training.fit); same-run matmul peak: {peaks}")
+        f"2. training throughput (latentlab.train.loop.fit); same-run matmul peak: {peaks}")
     adam = benchlib.table(
         ["data", "model", "Adam", "step us", "step samples/s", "step % peak CPU"],
         [[r["shape"], r["model"], r["adam"], r["step_us"], r["step_samples_per_s"],

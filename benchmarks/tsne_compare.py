@@ -3,7 +3,7 @@
 The same data, seed and settings for both: the pipeline's (perplexity 30, early
 exaggeration 12 for 250 iterations, 1000 iterations in all, PCA initialisation,
 learning rate "auto"; ``baselines.tsne`` in params.yaml). scikit-learn runs through the
-project's own ``latentlab.baselines.embed_tsne``; openTSNE through ``openTSNE.TSNE``
+project's own ``latentlab.analysis.baselines.embed_tsne``; openTSNE through ``openTSNE.TSNE``
 (``negative_gradient_method="fft"``). Both are limited to the same thread count
 (``--threads``, default 1: comparable, and far less disturbed by other jobs on the
 cores than two threads). The two methods of one data set run side by side, in two
@@ -59,7 +59,7 @@ def datasets(sizes: tuple[int, ...]) -> dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def run_sklearn(x: np.ndarray, threads: int) -> tuple[np.ndarray, dict]:
-    from latentlab.baselines import embed_tsne
+    from latentlab.analysis.baselines import embed_tsne
 
     with benchlib.Clock() as clock:
         result, _ = embed_tsne(x, x[:0], **SETTINGS, num_threads=threads)

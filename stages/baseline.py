@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from latentlab import io, params, tracking
+from latentlab import io, params
 from latentlab.cli import run_stage
+from latentlab.tracking.stage_run import track_stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     p = params.load(f"baselines.{args.method}", args.params)
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test", "y_train", "y_test"))
     stage = f"baseline@{args.method}"
-    with tracking.track_stage(stage, p, f"baselines.{args.method}", data=args.data,
-                              params_file=args.params, link=args.link) as run:
-        from latentlab import baselines
+    with track_stage(stage, p, f"baselines.{args.method}", data=args.data,
+                     params_file=args.params, link=args.link) as run:
+        from latentlab.analysis import baselines
 
         if args.method == "pca":
             codes, fit_seconds = baselines.fit_pca(splits["x_train"], splits["x_val"],

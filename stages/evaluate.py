@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from latentlab import io, params, tracking
+from latentlab import io, params
 from latentlab.cli import run_stage
+from latentlab.tracking.stage_run import track_stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,17 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     p = params.load("evaluate", args.params)
     splits = io.read_npz(args.data, required=("x_test", "y_test"))
     model_dirs = dict(pair.split("=", 1) for pair in args.models)
-    with tracking.track_stage("evaluate", p, "evaluate", data=args.data,
-                              params_file=args.params, link=args.link) as run:
+    with track_stage("evaluate", p, "evaluate", data=args.data,
+                     params_file=args.params, link=args.link) as run:
         import torch
 
-        from latentlab import device, evaluate, train_model
+        from latentlab.analysis import evaluate
+        from latentlab.train import device, trainer
 
         torch.set_num_threads(p.num_threads)
         on = device.resolve(p.device, "evaluate")
         arrays, metrics = {"pair": evaluate.pick_pair(splits["y_test"])}, {}
         for name, directory in model_dirs.items():
-            model, config = train_model.load_model(f"{directory}/model.pt")
+            model, config = trainer.load_model(f"{directory}/model.pt")
             model = model.to(on)
             z_test = io.read_npz(f"{directory}/codes.npz", required=("z_test",))["z_test"]
             for key, value in evaluate.walks(model, z_test, splits["y_test"], p).items():

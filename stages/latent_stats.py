@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latentlab import io, params, tracking
+from latentlab import io, params
 from latentlab.cli import run_stage
+from latentlab.tracking.stage_run import track_stage
 
 CODE_KEYS = ("z_train", "z_test", "recon_test", "logvar_test", "index_train", "index_test")
 
@@ -45,11 +46,11 @@ def main(argv: list[str] | None = None) -> int:
                for m, path in (pair.split("=", 1) for pair in args.timings)}
     sweep = {level: io.read_npz(Path(args.dae_sweep_dir) / str(level) / "codes.npz",
                                 required=("z_train", "z_test", "recon_test")) for level in levels}
-    with tracking.track_stage("latent_stats", p, "latent_stats", data=args.data,
-                              params_file=args.params, link=args.link) as run:
-        from latentlab import compare
+    with track_stage("latent_stats", p, "latent_stats", data=args.data,
+                     params_file=args.params, link=args.link) as run:
+        from latentlab.analysis import latent_stats
 
-        table = compare.compare_methods(
+        table = latent_stats.compare_methods(
             splits, codes, io.read_json(args.vae_metrics)["test"],
             io.read_json(args.vae_log_px)["vae"], knn_neighbors=p.knn_neighbors,
             trustworthiness_neighbors=p.trustworthiness_neighbors,
@@ -58,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         io.atomic_write_json(args.metrics, table)
         io.atomic_write_json(args.fit_seconds, timings)
         io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],
-                            compare.moment_rows(codes))
-        scores = compare.dae_sweep_scores(splits, sweep, knn_neighbors=p.knn_neighbors,
-                                          seed=p.seed)
+                            latent_stats.moment_rows(codes))
+        scores = latent_stats.dae_sweep_scores(splits, sweep, knn_neighbors=p.knn_neighbors,
+                                               seed=p.seed)
         io.atomic_write_json(args.dae_sweep_scores, scores)
         columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"]
         columns = [c for c in columns if c in scores[str(levels[0])]]  # no labels: no accuracies
@@ -68,15 +69,15 @@ def main(argv: list[str] | None = None) -> int:
                             [[row[c] for c in columns] for key, row in scores.items()
                              if key != "best"])
         io.atomic_write_csv(args.covariance, ["method", "i", "j", "mean_i", "cov_ij"],
-                            compare.covariance_rows(codes))
+                            latent_stats.covariance_rows(codes))
         io.atomic_write_csv(args.kl_per_dim, ["dim", "kl_nats", "code_variance", "active"],
-                            compare.kl_per_dim_rows(codes["vae"], vae_p.active_unit_threshold))
+                            latent_stats.kl_per_dim_rows(codes["vae"], vae_p.active_unit_threshold))
         for method, arrays in codes.items():
             io.atomic_write_csv(Path(args.embeddings_dir) / f"{method}.csv",
                                 ["index", "x", "y", "label"],
-                                compare.embedding_rows(arrays["z_test"], splits["y_test"],
-                                                       p.plot_points, p.seed,
-                                                       arrays.get("index_test")))
+                                latent_stats.embedding_rows(arrays["z_test"], splits["y_test"],
+                                                            p.plot_points, p.seed,
+                                                            arrays.get("index_test")))
         run.log_metrics({f"{m}/{k}": v for m, row in table.items() for k, v in row.items()})
         run.log_metrics({f"dae_sweep/{key}/{k}": v for key, row in scores.items()
                          for k, v in row.items()})

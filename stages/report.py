@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latentlab import params, tracking
+from latentlab import params
 from latentlab.cli import run_stage
 from latentlab.report.build import ReportPaths, build_report, load_inputs, method_path
+from latentlab.tracking.stage_run import track_stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         embeddings_dir=args.embeddings_dir, params=args.params, evaluate=args.evaluate_metrics,
         walks=args.walks, kl_per_dim=args.kl_per_dim, dae_sweep_scores=args.dae_sweep_scores,
         dae_sweep_plot=args.dae_sweep_plot, meta=args.meta)
-    with tracking.track_stage("report", p, "report", data=args.data,
-                              params_file=args.params, link=args.link) as run:
+    with track_stage("report", p, "report", data=args.data,
+                     params_file=args.params, link=args.link) as run:
         build_report(load_inputs(paths), args.out_dir, p.n_examples)
         for to_parent in (False, True):  # the parent run carries the pipeline's report too
             for name in ("report.html", "report.md"):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from latentlab import io, params, tracking
+from latentlab import io, params
 from latentlab.cli import run_stage
+from latentlab.tracking.stage_run import track_stage
 
 # Logging the VAE's encoder as an MLflow model costs ~7 s the first time in a process (imports,
 # MLflow's requirements scan): the tracking worker pays them while the model trains, not after.
-ENCODER_EXPORT_WARM_UP = ("latentlab.model_export:warm_up",)
+ENCODER_EXPORT_WARM_UP = ("latentlab.tracking.model_export:warm_up",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,11 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         stage = f"dae_sweep@{args.sweep_level}"
     splits = io.read_npz(args.data, required=("x_train", "x_val", "x_test"))
     exports_encoder = args.model == "vae" and args.sweep_level is None
-    with tracking.track_stage(stage, p, f"train.{args.model}", data=args.data,
-                              params_file=args.params, link=args.link,
-                              warm=ENCODER_EXPORT_WARM_UP if exports_encoder else ()) as run:
-        from latentlab import train_model  # torch loads while the tracking worker starts
-        from latentlab.progress import EpochProgress
+    with track_stage(stage, p, f"train.{args.model}", data=args.data,
+                     params_file=args.params, link=args.link,
+                     warm=ENCODER_EXPORT_WARM_UP if exports_encoder else ()) as run:
+        from latentlab.train import trainer  # torch loads while the tracking worker starts
+        from latentlab.train.progress import EpochProgress
 
         progress = EpochProgress(stage, p.epochs)
 
@@ -47,13 +48,13 @@ def main(argv: list[str] | None = None) -> int:
             progress(epoch, row)
 
         try:
-            trained = train_model.train_and_encode(p, splits, on_epoch=on_epoch)
+            trained = trainer.train_and_encode(p, splits, on_epoch=on_epoch)
         finally:
             progress.close()
-        train_model.save_model(f"{args.out_dir}/model.pt", trained)
+        trainer.save_model(f"{args.out_dir}/model.pt", trained)
         io.atomic_write_npz(f"{args.out_dir}/codes.npz", **trained.arrays)
         io.atomic_write_json(args.metrics, trained.metrics)
-        io.atomic_write_csv(args.history, *train_model.history_table(trained.history))
+        io.atomic_write_csv(args.history, *trainer.history_table(trained.history))
         io.atomic_write_json(args.timing, {"fit_seconds": round(trained.fit_seconds, 3)})
         run.log_metrics({f"test/{k}": v for k, v in trained.metrics["test"].items()},
                         step=trained.metrics["best_epoch"])

@@ -6,6 +6,12 @@ diverging loss, an unreachable tracking server) derives from
 """
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, at most 300 characters, for one-line errors."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
 class LatentlabError(Exception):
     """Base class: the message is one line that says what is wrong and how to fix it."""
 

@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
 from latentlab.errors import ParamsError  # re-exported for callers
 
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -47,8 +48,8 @@ DATASET_DEFAULTS = {
 LIKELIHOODS = ("bernoulli", "gaussian")
 ACTIVATIONS = ("relu", "elu", "tanh", "leaky_relu")
 NOISE_TYPES = ("masking", "gaussian")
-DEVICES = ("auto", "cpu", "cuda")  # latentlab.device.resolve says what auto picks
-PRECISIONS = ("fp32", "bf16")  # bf16: autocast of the forward pass (latentlab.device)
+DEVICES = ("auto", "cpu", "cuda")  # latentlab.train.device.resolve says what auto picks
+PRECISIONS = ("fp32", "bf16")  # bf16: autocast of the forward pass (latentlab.train.device)
 
 
 # --------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def _auto_or(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
 
 
 def _dataset_name(value: Any) -> str | None:
-    from latentlab.data.sources import image_set_names  # test-registered sets count too
+    from latentlab.data.registry import image_set_names  # test-registered sets count too
 
     names = DATASETS + tuple(n for n in image_set_names() if n not in DATASETS)
     return None if value in names else "one of " + ", ".join(names)
@@ -284,7 +285,7 @@ class TrainParams:
     num_threads: int
     grad_clip_norm: float
     seed: int
-    device: str = "auto"  # auto | cpu | cuda (latentlab.device.resolve)
+    device: str = "auto"  # auto | cpu | cuda (latentlab.train.device.resolve)
     precision: str = "fp32"  # fp32 | bf16 (autocast of the forward pass)
     noise_type: str | None = None
     noise_level: float | None = None

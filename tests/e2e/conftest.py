@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from latentlab.sandbox import Sandbox, set_params
+from latentlab.pipeline.sandbox import Sandbox, set_params
 
 TRACKED_STAGES = {"train@ae", "train@dae", "train@vae", "dae_sweep@0.0", "dae_sweep@0.5",
                   "baseline@pca", "baseline@tsne", "evaluate", "latent_stats", "report"}
@@ -46,7 +46,7 @@ def pipeline(tmp_path_factory, repo_root):
     steps["status_after_beta"] = ask_rerun_status(ws)
     set_params(ws.root / "params.yaml", {("baselines", "tsne", "perplexity"): 12.0})
     steps["after_perplexity"] = repro()
-    with open(ws.root / "src/latentlab/baselines.py", "a") as code:
+    with open(ws.root / "src/latentlab/analysis/baselines.py", "a") as code:
         code.write("# an edit that changes no behaviour\n")
     steps["status_code"] = ask_rerun_status(ws)
     steps["after_code"] = repro()
@@ -56,7 +56,7 @@ def pipeline(tmp_path_factory, repo_root):
     steps["settle"] = repro()  # the forced rerun's new fit seconds reach latent_stats and report
     # undo the t-SNE and code edits: DVC restores both baselines from its run-cache
     steps["tsne_runs_before_undo"] = count_runs(ws, "baseline@tsne")
-    code = ws.root / "src/latentlab/baselines.py"
+    code = ws.root / "src/latentlab/analysis/baselines.py"
     code.write_text(code.read_text().replace("# an edit that changes no behaviour\n", ""))
     set_params(ws.root / "params.yaml", {("baselines", "tsne", "perplexity"): 15.0})
     steps["undo_ran"] = repro()
@@ -78,8 +78,8 @@ def count_runs(box: Sandbox, name: str) -> int:
 
 
 def ask_rerun_status(box: Sandbox) -> dict:
-    """`python -m latentlab.rerun_status` (text and --json) in the sandbox; both must exit 0."""
-    command = (sys.executable, "-m", "latentlab.rerun_status")
+    """`python -m latentlab.pipeline.rerun_status` (text, --json) in the sandbox; both exit 0."""
+    command = (sys.executable, "-m", "latentlab.pipeline.rerun_status")
     text, as_json = box.run(*command, check=False), box.run(*command, "--json", check=False)
     assert (text.returncode, as_json.returncode) == (0, 0), text.stderr + as_json.stderr
     return {"text": text.stdout.strip(), "lines": text.stdout.strip().splitlines(),

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from latentlab.data.idx import encode_idx
-from latentlab.sandbox import SMOKE_PARAMS, Sandbox, set_params
+from latentlab.pipeline.sandbox import SMOKE_PARAMS, Sandbox, set_params
 
 pytestmark = pytest.mark.e2e
 

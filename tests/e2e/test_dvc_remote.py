@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from latentlab.sandbox import GIT
+from latentlab.pipeline.sandbox import GIT
 
 pytestmark = pytest.mark.e2e
 BRANCH = "shared-results"
@@ -133,7 +133,7 @@ def test_pull_restores_every_output_byte_for_byte_and_repro_runs_nothing(clones)
 
 
 def test_an_edit_in_clone_b_reruns_only_what_it_touches(clones):
-    from latentlab.sandbox import set_params
+    from latentlab.pipeline.sandbox import set_params
 
     params = clones.b_root / "params.yaml"
     before = params.read_text()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentlab.sandbox import SMOKE_PARAMS, Sandbox, set_params
+from latentlab.pipeline.sandbox import SMOKE_PARAMS, Sandbox, set_params
 
 pytestmark = pytest.mark.e2e
 

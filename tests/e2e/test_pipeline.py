@@ -15,7 +15,6 @@ import math
 import pytest
 import yaml
 
-
 pytestmark = pytest.mark.e2e
 
 def test_first_run_runs_every_stage(pipeline):
@@ -84,26 +83,26 @@ def test_latent_statistics_are_consistent(pipeline):
 
 
 def test_a_link_file_finds_the_mlflow_run_that_made_the_outputs(pipeline, monkeypatch):
-    from latentlab import tracking
+    from latentlab.tracking.stage_run import find_runs
 
     monkeypatch.setenv("DVC_ROOT", str(pipeline.root))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     link = pipeline.json("outputs/train/vae/link.json")
     assert set(link) == {"stage", "params_hash", "data_sha256", "mlflow_filter"}  # no run id
-    (run,) = tracking.find_runs(pipeline.root / "outputs/train/vae/link.json")
+    (run,) = find_runs(pipeline.root / "outputs/train/vae/link.json")
     assert run.info.run_name == "train@vae" and run.data.params["train.vae.beta"] == "0.5"
 
 
 def test_a_stage_restored_from_the_run_cache_makes_no_run_yet_its_link_finds_the_original(
         pipeline, monkeypatch):
-    from latentlab import tracking
+    from latentlab.tracking.stage_run import find_runs
 
     assert {"baseline@pca", "baseline@tsne"} <= pipeline.steps["undo_restored"]
     assert not {"baseline@pca", "baseline@tsne"} & pipeline.steps["undo_ran"]
     assert pipeline.steps["tsne_runs_after_undo"] == pipeline.steps["tsne_runs_before_undo"]
     monkeypatch.setenv("DVC_ROOT", str(pipeline.root))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    (run,) = tracking.find_runs(pipeline.root / "outputs/baseline/tsne/link.json")
+    (run,) = find_runs(pipeline.root / "outputs/baseline/tsne/link.json")
     assert run.data.params["baselines.tsne.perplexity"] == "15.0"  # the first run's
     assert "mlflow.parentRunId" in run.data.tags  # made by the wrapped first `dvc repro`
 

@@ -1,4 +1,4 @@
-"""`python -m latentlab.rerun_status`: why each stage will run on the next `dvc repro`.
+"""`python -m latentlab.pipeline.rerun_status`: why each stage will run on the next `dvc repro`.
 
 The end-to-end half reads the shared pipeline story (tests/e2e/conftest.py):
 the command is asked before each edit's `dvc repro`, and the stages DVC then
@@ -14,12 +14,19 @@ import sys
 
 import pytest
 
-from latentlab.rerun_status import (UP_TO_DATE, explain, flatten, format_text, param_changes,
-                                    topological_order, will_run)
+from latentlab.pipeline.rerun_status import (
+    UP_TO_DATE,
+    explain,
+    flatten,
+    format_text,
+    param_changes,
+    topological_order,
+    will_run,
+)
 
 pytestmark = pytest.mark.e2e
 
-COMMAND = (sys.executable, "-m", "latentlab.rerun_status")
+COMMAND = (sys.executable, "-m", "latentlab.pipeline.rerun_status")
 AFTER_BETA = {"train@vae", "evaluate", "latent_stats", "report"}
 
 
@@ -73,8 +80,8 @@ def test_the_prediction_is_what_dvc_repro_then_runs(pipeline):
 def test_a_code_edit_names_the_modified_dependency(pipeline):
     code = pipeline.steps["status_code"]
     for stage in ("baseline@pca", "baseline@tsne"):
-        assert f"{stage}: deps src/latentlab/baselines.py modified" in code["lines"]
-        assert code["json"][stage]["deps"] == {"src/latentlab/baselines.py": "modified"}
+        assert f"{stage}: deps src/latentlab/analysis/baselines.py modified" in code["lines"]
+        assert code["json"][stage]["deps"] == {"src/latentlab/analysis/baselines.py": "modified"}
         assert code["json"][stage]["params"] == {}
     assert stages_named(code["lines"]) == {"baseline@pca", "baseline@tsne", "latent_stats",
                                            "report"}

@@ -28,12 +28,22 @@ from pathlib import Path
 
 import pytest
 
-from latentlab.sandbox import SMOKE_PARAMS
+from latentlab.pipeline.sandbox import SMOKE_PARAMS
 from latentlab.team import TeamTrackingError
-from latentlab.team.check import (VAE_HISTORY, VAE_STAGE, experiment_id, pipeline_sandbox,
-                                  run_in, run_pipeline, stored_artifact, tracked_stages,
-                                  verify_artifact, verify_backend, verify_elbo_histories,
-                                  verify_stage_runs)
+from latentlab.team.check import (
+    VAE_HISTORY,
+    VAE_STAGE,
+    experiment_id,
+    pipeline_sandbox,
+    run_in,
+    run_pipeline,
+    stored_artifact,
+    tracked_stages,
+    verify_artifact,
+    verify_backend,
+    verify_elbo_histories,
+    verify_stage_runs,
+)
 from latentlab.team.postgres import find_bindir
 from latentlab.team.server import rest, run_params, run_tags, search_runs, shared_tracking
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from latentlab.baselines import canonicalize_signs, embed_tsne, fit_pca
-from latentlab.metrics import knn_accuracy, reconstruction_mse, trustworthiness
+from latentlab.analysis.baselines import canonicalize_signs, embed_tsne, fit_pca
+from latentlab.analysis.metrics import knn_accuracy, reconstruction_mse, trustworthiness
 
 
 def _blobs(n=120, d=10, seed=0):
@@ -78,7 +78,7 @@ def test_pca_codes_do_not_depend_on_the_sign_convention_of_the_library(monkeypat
 TSNE_IN_A_FRESH_PROCESS = """
 import sys, numpy as np
 from sklearn.datasets import load_digits
-from latentlab.baselines import embed_tsne
+from latentlab.analysis.baselines import embed_tsne
 x = (load_digits().data[:400] / 16).astype(np.float32)
 result, _ = embed_tsne(x[:300], x[300:], perplexity=30.0, max_iter=250, early_exaggeration=12.0,
                        init="pca", learning_rate="auto", seed=0, num_threads=2)

@@ -5,7 +5,7 @@ import torch
 
 from latentlab.data.binarize import DynamicBinarizer, epoch_sample
 from latentlab.params import TrainParams
-from latentlab.training import autoencoder_objective, fit
+from latentlab.train.loop import autoencoder_objective, fit
 
 
 def _p(n=300, d=20, seed=0):
@@ -81,7 +81,7 @@ def _splits(dynamic: bool):
 
 
 def test_training_with_dynamic_binarisation_is_recorded_and_reproducible():
-    from latentlab.train_model import train_and_encode
+    from latentlab.train.trainer import train_and_encode
 
     first = train_and_encode(_params(), _splits(True))
     again = train_and_encode(_params(), _splits(True))

@@ -2,7 +2,12 @@
 
 import numpy as np
 
-from latentlab.compare import aligned, compare_methods, dae_sweep_scores, embedding_rows
+from latentlab.analysis.latent_stats import (
+    aligned,
+    compare_methods,
+    dae_sweep_scores,
+    embedding_rows,
+)
 
 
 def _splits(labelled=True):
@@ -49,7 +54,7 @@ def test_subsampled_codes_are_scored_against_their_own_rows():
 
 
 def test_walks_pick_a_pair_without_labels():
-    from latentlab.walks import pick_pair
+    from latentlab.analysis.walks import pick_pair
 
     assert pick_pair(np.full(5, -1)) == (0, 4)
     assert pick_pair(np.array([3, 3, 1])) == (0, 2)

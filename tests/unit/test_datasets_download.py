@@ -2,7 +2,7 @@
 
 This machine has no internet, so the tests make small valid IDX files (a few
 hundred images in MNIST's layout), register them with their own MD5s through
-the registry the real sets use (:func:`latentlab.data.sources.register_image_set`),
+the registry the real sets use (:func:`latentlab.data.registry.register_image_set`),
 serve them from a local HTTP server, and run the stage's ``main`` in-process.
 Covered: good files (and nothing fetched twice), a wrong checksum, a truncated
 file, no mirror reachable (a closed loopback port), local copies gzipped or
@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from latentlab.cli import run_stage
-from latentlab.data import sources
+from latentlab.data import registry
 from latentlab.data.idx import encode_idx
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,12 +107,12 @@ def mirror(files):
 @pytest.fixture()
 def registered(files, mirror):
     """The tiny set in the registry, with the md5s of the good files and the mirror as default."""
-    spec = sources.ImageSet(name=NAME, folder="TinyMNIST", mirrors=(mirror.url,),
+    spec = registry.ImageSet(name=NAME, folder="TinyMNIST", mirrors=(mirror.url,),
                             resources=tuple((f, md5(files[f])) for f in FILES),
                             train=FILES[:2], test=FILES[2:], classes=tuple("0123456789"))
-    sources.register_image_set(spec)
+    registry.register_image_set(spec)
     yield spec
-    sources.unregister_image_set(NAME)
+    registry.unregister_image_set(NAME)
 
 
 def load_stage():
@@ -338,22 +338,22 @@ def test_the_real_sets_are_torchvisions_and_load_through_its_classes(run, files,
 
     for name, cls in (("mnist", tvd.MNIST), ("fashion_mnist", tvd.FashionMNIST),
                       ("kmnist", tvd.KMNIST)):
-        spec = sources.image_set(name)
+        spec = registry.image_set(name)
         assert spec.mirrors == tuple(cls.mirrors) and spec.folder == cls.__name__
         assert spec.resources == tuple(tuple(r) for r in cls.resources)
         assert spec.torchvision_class == cls.__name__ and len(spec.classes) == 10
-    assert dict(sources.image_set("mnist").resources)["train-images-idx3-ubyte.gz"] == \
+    assert dict(registry.image_set("mnist").resources)["train-images-idx3-ubyte.gz"] == \
         "f68b3c2dcbeaaa9fbdd348bbdeb94873"  # the published MD5, untouched
 
     # The same code path with test checksums: torchvision's MNIST class decodes the files.
-    spec = sources.ImageSet(name="tiny_tv", folder="MNIST", mirrors=(mirror.url,),
+    spec = registry.ImageSet(name="tiny_tv", folder="MNIST", mirrors=(mirror.url,),
                             resources=tuple((f, md5(files[f])) for f in FILES), train=FILES[:2],
                             test=FILES[2:], classes=tuple("0123456789"), torchvision_class="MNIST")
-    sources.register_image_set(spec)
+    registry.register_image_set(spec)
     try:
         code, err = run(name="tiny_tv")
     finally:
-        sources.unregister_image_set("tiny_tv")
+        registry.unregister_image_set("tiny_tv")
     assert code == 0, err
     from latentlab.io import read_npz
 

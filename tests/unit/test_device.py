@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab import device as devices
 from latentlab.params import TrainParams
-from latentlab.train_model import train_and_encode
+from latentlab.train import device as devices
+from latentlab.train.trainer import train_and_encode
 
 HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU (run on the device machine)")
@@ -66,11 +66,11 @@ def test_fp32_autocast_is_a_no_op_and_bf16_computes_linear_layers_in_bf16():
 
 
 def test_the_cpu_gets_latentlabs_adam_and_never_imports_torch_dynamo():
-    code = ("import sys, torch; from latentlab import device; "
+    code = ("import sys, torch; from latentlab.train import device; "
             "opt = device.adam([torch.nn.Parameter(torch.zeros(3))], 1e-3, torch.device('cpu')); "
             "print(type(opt).__module__, 'torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["latentlab.optim", "False"]
+    assert out.stdout.split() == ["latentlab.train.optim", "False"]
 
 
 def test_metrics_record_the_device_and_precision_that_ran(digits_splits):
@@ -110,8 +110,8 @@ def test_cuda_and_cpu_agree_within_a_stated_tolerance(digits_splits):
 
 @needs_cuda
 def test_evaluation_on_cuda_matches_the_cpu_for_the_same_weights(digits_splits):
-    from latentlab.iwae import iwae_bound
-    from latentlab.evaluate import model_log_likelihood
+    from latentlab.analysis.evaluate import model_log_likelihood
+    from latentlab.analysis.iwae import iwae_bound
 
     trained = train_and_encode(_params(device="cpu", epochs=3), digits_splits)
     model = trained.model.cpu()

@@ -18,20 +18,22 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import logsumexp
 from torch.distributions import MultivariateNormal, Normal
 
-from latentlab.info import (
-    LN2,
-    cross_entropy,
-    entropy,
+from latentlab.analysis.gaussian_info import (
     gaussian_cross_entropy,
     gaussian_entropy,
     gaussian_kl,
     gaussian_kl_full,
     gaussian_log_density,
-    kl_divergence,
     monte_carlo_gaussian_kl,
     mutual_information_gaussian_encoder,
 )
-from latentlab.losses import gaussian_kl_to_standard_normal
+from latentlab.analysis.info import (
+    LN2,
+    cross_entropy,
+    entropy,
+    kl_divergence,
+)
+from latentlab.train.losses import gaussian_kl_to_standard_normal
 
 MIN_WEIGHT = 1e-3  # before normalising: entries ≥ 1e-4 when bounded away from 0
 ROUNDING = 1e-12  # nats; float64 rounding of sums of ≤ 10 terms of order 1

@@ -11,8 +11,8 @@ import pytest
 import torch
 from scipy.stats import multivariate_normal
 
-from latentlab.iwae import images_per_chunk, iwae_bound
-from latentlab.losses import LOG_2PI
+from latentlab.analysis.iwae import images_per_chunk, iwae_bound
+from latentlab.train.losses import LOG_2PI
 
 SIGMA = 0.5
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from latentlab.kl_schedule import beta_at
+from latentlab.train.kl_schedule import beta_at
 
 
 def _beta(epoch, schedule, **kw):

@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 
-from latentlab.latent import diagonal_gaussian_kl_to_standard_normal, project_2d, summarize_codes
+from latentlab.analysis.latent import (
+    diagonal_gaussian_kl_to_standard_normal,
+    project_2d,
+    summarize_codes,
+)
 
 
 def test_kl_of_the_prior_itself_is_zero():
@@ -50,7 +54,7 @@ def test_aggregate_posterior_adds_the_posterior_variance():
 
 
 def test_an_encoder_that_outputs_the_prior_has_zero_kl_no_active_units_and_no_information():
-    from latentlab.latent import vae_statistics
+    from latentlab.analysis.latent import vae_statistics
 
     mu, logvar = np.zeros((300, 4)), np.zeros((300, 4))
     stats = vae_statistics(mu, logvar, active_threshold=0.01, seed=0)
@@ -60,7 +64,7 @@ def test_an_encoder_that_outputs_the_prior_has_zero_kl_no_active_units_and_no_in
 
 
 def test_an_informative_encoder_has_active_units_and_information():
-    from latentlab.latent import active_units, per_dimension_kl, vae_statistics
+    from latentlab.analysis.latent import active_units, per_dimension_kl, vae_statistics
 
     rng = np.random.default_rng(0)
     mu = np.column_stack([rng.standard_normal(500) * 2, np.zeros(500)])  # dim 1 collapsed
@@ -74,7 +78,7 @@ def test_an_informative_encoder_has_active_units_and_information():
 
 
 def test_full_covariance_fit_sees_correlations_the_diagonal_fit_misses():
-    from latentlab.latent import aggregate_moments, gaussian_fit_kl_to_prior
+    from latentlab.analysis.latent import aggregate_moments, gaussian_fit_kl_to_prior
 
     rng = np.random.default_rng(4)
     u = rng.standard_normal(20000)
@@ -87,7 +91,7 @@ def test_full_covariance_fit_sees_correlations_the_diagonal_fit_misses():
 
 
 def test_bernoulli_cross_entropy_is_entropy_plus_kl_and_the_floor_is_the_entropy():
-    from latentlab.latent import bernoulli_decomposition
+    from latentlab.analysis.latent import bernoulli_decomposition
 
     rng = np.random.default_rng(5)
     x = rng.uniform(0, 1, (50, 16))
@@ -104,7 +108,7 @@ def test_bernoulli_cross_entropy_is_entropy_plus_kl_and_the_floor_is_the_entropy
 
 
 def test_posterior_identities_hold_and_kl_is_asymmetric():
-    from latentlab.latent import posterior_prior_identities
+    from latentlab.analysis.latent import posterior_prior_identities
 
     rng = np.random.default_rng(6)
     mu, logvar = rng.normal(0, 1, (40, 3)), rng.normal(-1, 0.5, (40, 3))
@@ -116,7 +120,7 @@ def test_posterior_identities_hold_and_kl_is_asymmetric():
 
 
 def test_covariance_rows_hold_the_aggregate_posterior_moments():
-    from latentlab.compare import covariance_rows
+    from latentlab.analysis.latent_stats import covariance_rows
 
     rng = np.random.default_rng(7)
     mu = rng.standard_normal((400, 2)) * [0.5, 0.8]
@@ -131,7 +135,7 @@ def test_covariance_rows_hold_the_aggregate_posterior_moments():
 
 
 def test_collapse_is_flagged_for_an_encoder_that_returns_the_prior_and_not_for_a_healthy_one():
-    from latentlab.latent import collapse_diagnosis
+    from latentlab.analysis.latent import collapse_diagnosis
 
     prior = collapse_diagnosis(np.zeros((200, 6)), np.zeros((200, 6)), active_threshold=0.01,
                                min_active_fraction=0.5)
@@ -145,7 +149,7 @@ def test_collapse_is_flagged_for_an_encoder_that_returns_the_prior_and_not_for_a
 
 
 def test_embedding_rows_are_a_seeded_subsample_in_index_order():
-    from latentlab.compare import embedding_rows
+    from latentlab.analysis.latent_stats import embedding_rows
 
     rng = np.random.default_rng(9)
     z, y = rng.standard_normal((500, 4)), rng.integers(0, 10, 500)

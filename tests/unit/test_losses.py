@@ -6,8 +6,11 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from latentlab.losses import (
-    elbo_terms, gaussian_kl_to_standard_normal, reconstruction_nll, vae_objective,
+from latentlab.train.losses import (
+    elbo_terms,
+    gaussian_kl_to_standard_normal,
+    reconstruction_nll,
+    vae_objective,
 )
 
 

@@ -6,9 +6,10 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from latentlab import tracking
 from latentlab.models.autoencoder import AutoEncoder
 from latentlab.models.vae import VAE
+from latentlab.tracking.stage_run import stage_run
+from latentlab.tracking.store import tracking_uri
 
 
 @pytest.fixture()
@@ -24,11 +25,11 @@ def store(tmp_path, monkeypatch):
 def test_pyfunc_predict_gives_the_models_codes(store, model_class):
     torch.manual_seed(0)
     model = model_class(64, (16,), 3).eval()
-    with tracking.stage_run("train@x", {}, {}) as run:
+    with stage_run("train@x", {}, {}) as run:
         run.log_encoder(model)
-    client = MlflowClient(tracking_uri=tracking.tracking_uri())
+    client = MlflowClient(tracking_uri=tracking_uri())
     (r,) = client.search_runs([client.get_experiment_by_name("latentlab").experiment_id])
-    mlflow.set_tracking_uri(tracking.tracking_uri())
+    mlflow.set_tracking_uri(tracking_uri())
     loaded = mlflow.pyfunc.load_model(f"runs:/{r.info.run_id}/encoder")
     x = np.random.default_rng(0).random((7, 64), dtype=np.float32)
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""latentlab.optim.Adam is torch.optim.Adam's update, bitwise, on the CPU."""
+"""latentlab.train.optim.Adam is torch.optim.Adam's update, bitwise, on the CPU."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from latentlab.models import build_model
-from latentlab.optim import Adam
+from latentlab.train.optim import Adam
 
 
 def _train_pair(kind: str, steps: int, lr: float, *, freeze_decoder_every: int = 0):

@@ -168,11 +168,11 @@ def test_custom_needs_a_path_and_mirror_excludes_local_dir(tmp_path, raw):
 
 
 def test_a_registered_image_set_is_a_valid_name(tmp_path, raw):
-    from latentlab.data import sources
+    from latentlab.data import registry
 
-    spec = sources.ImageSet(name="tiny", folder="Tiny", mirrors=(), resources=(("a", "0"),
+    spec = registry.ImageSet(name="tiny", folder="Tiny", mirrors=(), resources=(("a", "0"),
                             ("b", "0")), train=("a", "b"), test=("a", "b"), classes=())
-    sources.register_image_set(spec)
+    registry.register_image_set(spec)
     try:
         raw["data"]["name"] = "tiny"
         raw["train"]["common"]["hidden_sizes"] = "auto"
@@ -180,7 +180,7 @@ def test_a_registered_image_set_is_a_valid_name(tmp_path, raw):
         assert params.load("data", path).name == "tiny"
         assert params.load("train.ae", path).hidden_sizes == (512, 256)  # the MNIST defaults
     finally:
-        sources.unregister_image_set("tiny")
+        registry.unregister_image_set("tiny")
 
 
 def test_device_and_precision_may_be_absent_from_an_older_params_file(tmp_path, raw):

@@ -8,7 +8,10 @@ import sys
 import pytest
 from mlflow.tracking import MlflowClient
 
-from latentlab import parent_run, pipeline_run, tracking
+from latentlab.pipeline import run as pipeline_run
+from latentlab.tracking import parent_run
+from latentlab.tracking.stage_run import stage_run, standard_tags
+from latentlab.tracking.store import DEFAULT_EXPERIMENT, ensure_store, tracking_uri
 
 
 @pytest.fixture()
@@ -21,8 +24,8 @@ def store(tmp_path, monkeypatch):
 
 
 def _runs(filter_string=""):
-    client = MlflowClient(tracking_uri=tracking.tracking_uri())
-    exp = client.get_experiment_by_name(tracking.DEFAULT_EXPERIMENT)
+    client = MlflowClient(tracking_uri=tracking_uri())
+    exp = client.get_experiment_by_name(DEFAULT_EXPERIMENT)
     return client, {r.info.run_name: r for r in client.search_runs([exp.experiment_id],
                                                                    filter_string)}
 
@@ -31,7 +34,7 @@ def test_an_experiments_stages_share_one_parent_that_ends_with_the_last_stage(st
     monkeypatch.setenv("DVC_EXP_NAME", "beta-two")
     ended = []
     for stage in ("train@vae", "evaluate"):
-        with tracking.stage_run(stage, {}, tracking.standard_tags(stage, "h")):
+        with stage_run(stage, {}, standard_tags(stage, "h")):
             pass
         _, runs = _runs()
         ended.append((runs["dvc exp beta-two"].info.status, runs["dvc exp beta-two"].info.end_time,
@@ -52,7 +55,7 @@ def test_an_experiments_stages_share_one_parent_that_ends_with_the_last_stage(st
 def test_a_failing_stage_marks_the_experiments_parent_failed(store, monkeypatch):
     monkeypatch.setenv("DVC_EXP_NAME", "boom")
     with pytest.raises(RuntimeError):
-        with tracking.stage_run("train@ae", {}, {}):
+        with stage_run("train@ae", {}, {}):
             raise RuntimeError("boom")
     _, runs = _runs()
     assert runs["dvc exp boom"].info.status == "FAILED"
@@ -61,9 +64,9 @@ def test_a_failing_stage_marks_the_experiments_parent_failed(store, monkeypatch)
 
 def test_the_wrappers_parent_is_handed_over_by_file_and_left_for_the_wrapper_to_end(
         store, monkeypatch):
-    client = MlflowClient(tracking_uri=tracking.tracking_uri())
-    experiment_id = tracking.ensure_store() and client.get_experiment_by_name(
-        tracking.DEFAULT_EXPERIMENT).experiment_id
+    client = MlflowClient(tracking_uri=tracking_uri())
+    experiment_id = ensure_store() and client.get_experiment_by_name(
+        DEFAULT_EXPERIMENT).experiment_id
     parent_id = client.create_run(experiment_id, run_name="dvc repro").info.run_id
     handoff = store / "parent.json"
     parent_run.write_parent_file(handoff, run_id=parent_id)
@@ -71,7 +74,7 @@ def test_the_wrappers_parent_is_handed_over_by_file_and_left_for_the_wrapper_to_
     monkeypatch.setenv("DVC_EXP_NAME", "ignored-when-the-wrapper-runs")
     table = store / "latent_stats.json"
     table.write_text(json.dumps({"vae": {"knn_accuracy": 0.9}, "pca": {"knn_accuracy": 0.8}}))
-    with tracking.stage_run("report", {}, {}) as run:
+    with stage_run("report", {}, {}) as run:
         run.log_artifact(handoff, "report", to_parent=True)
         run.log_comparison(table)
     _, runs = _runs()
@@ -87,7 +90,7 @@ def test_the_wrappers_parent_is_handed_over_by_file_and_left_for_the_wrapper_to_
 
 
 def test_without_wrapper_or_experiment_a_stage_run_is_top_level(store):
-    with tracking.stage_run("train@ae", {}, {}):
+    with stage_run("train@ae", {}, {}):
         pass
     _, runs = _runs()
     assert set(runs) == {"train@ae"}
@@ -98,7 +101,7 @@ def test_a_parent_file_without_a_run_id_leaves_the_stage_top_level(store, monkey
     handoff = store / "parent.json"
     parent_run.write_parent_file(handoff, error="store unreachable")
     monkeypatch.setenv(parent_run.PARENT_FILE_ENV, str(handoff))
-    with tracking.stage_run("train@ae", {}, {}):
+    with stage_run("train@ae", {}, {}):
         pass
     _, runs = _runs()
     assert "mlflow.parentRunId" not in runs["train@ae"].data.tags
@@ -122,7 +125,7 @@ def test_dvc_exit_codes_map_to_run_status(code, status):
 
 
 def test_the_wrapper_refuses_other_dvc_commands_with_usage():
-    out = subprocess.run([sys.executable, "-m", "latentlab.pipeline_run", "push"],
+    out = subprocess.run([sys.executable, "-m", "latentlab.pipeline.run", "push"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and out.stderr.startswith("usage:")
 

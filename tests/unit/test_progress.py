@@ -2,7 +2,7 @@
 
 import io
 
-from latentlab.progress import EpochProgress
+from latentlab.train.progress import EpochProgress
 
 
 class FakeTerminal(io.StringIO):

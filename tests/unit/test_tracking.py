@@ -3,7 +3,11 @@
 import pytest
 from mlflow.tracking import MlflowClient
 
-from latentlab import tracking
+from latentlab.errors import TrackingError
+from latentlab.tracking.mlflow_runs import replay_pending
+from latentlab.tracking.run_record import MAX_PARAM_LENGTH, PENDING_DIR
+from latentlab.tracking.stage_run import stage_run, standard_tags
+from latentlab.tracking.store import DEFAULT_EXPERIMENT, tracking_uri
 
 
 @pytest.fixture()
@@ -20,25 +24,25 @@ def store(tmp_path, monkeypatch):
 
 def _runs(uri):
     client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(tracking.DEFAULT_EXPERIMENT)
+    exp = client.get_experiment_by_name(DEFAULT_EXPERIMENT)
     return client, client.search_runs([exp.experiment_id])
 
 
 def test_uri_is_absolute_and_follows_dvc_root(store, monkeypatch):
-    assert tracking.tracking_uri() == f"sqlite:///{store / 'mlflow.db'}"
+    assert tracking_uri() == f"sqlite:///{store / 'mlflow.db'}"
     monkeypatch.setenv("DVC_ROOT", "/somewhere/else")
-    assert tracking.tracking_uri() == "sqlite:////somewhere/else/mlflow.db"
+    assert tracking_uri() == "sqlite:////somewhere/else/mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
-    assert tracking.tracking_uri() == "http://127.0.0.1:5999"
+    assert tracking_uri() == "http://127.0.0.1:5999"
 
 
 def test_stage_run_logs_params_tags_and_epoch_history(store):
-    with tracking.stage_run("train@vae", {"train.vae.beta": 1.0, "seed": 0},
-                            tracking.standard_tags("train@vae", "abc")) as run:
+    with stage_run("train@vae", {"train.vae.beta": 1.0, "seed": 0},
+                   standard_tags("train@vae", "abc")) as run:
         for epoch in range(1, 6):
             run.log_epoch(epoch, {"epoch": epoch, "train/kl": 1.0 / epoch, "val/elbo": -epoch})
         run.log_metrics({"test/elbo": -3.0}, step=5)
-    client, runs = _runs(tracking.tracking_uri())
+    client, runs = _runs(tracking_uri())
     (r,) = runs
     assert r.info.status == "FINISHED" and r.info.run_name == "train@vae"
     assert r.data.params == {"train.vae.beta": "1.0", "seed": "0"}
@@ -46,15 +50,15 @@ def test_stage_run_logs_params_tags_and_epoch_history(store):
     assert r.data.tags["latentlab.params_hash"] == "abc"
     history = client.get_metric_history(r.info.run_id, "train/kl")
     assert sorted((m.step, m.value) for m in history) == [(e, 1.0 / e) for e in range(1, 6)]
-    exp = client.get_experiment_by_name(tracking.DEFAULT_EXPERIMENT)
+    exp = client.get_experiment_by_name(DEFAULT_EXPERIMENT)
     assert exp.artifact_location == (store / "mlartifacts").as_uri()
 
 
 def test_a_failing_stage_ends_its_run_failed(store):
     with pytest.raises(RuntimeError):
-        with tracking.stage_run("train@ae", {}, {}):
+        with stage_run("train@ae", {}, {}):
             raise RuntimeError("boom")
-    _, (r,) = _runs(tracking.tracking_uri())
+    _, (r,) = _runs(tracking_uri())
     assert r.info.status == "FAILED"
 
 
@@ -67,8 +71,8 @@ def test_unreachable_server_is_a_clear_error_within_seconds(store, monkeypatch):
         port = sock.getsockname()[1]
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
     started = time.perf_counter()
-    with pytest.raises(tracking.TrackingError, match=f"127.0.0.1:{port}.*MLFLOW_TRACKING_URI"):
-        with tracking.stage_run("train@ae", {}, {}):
+    with pytest.raises(TrackingError, match=f"127.0.0.1:{port}.*MLFLOW_TRACKING_URI"):
+        with stage_run("train@ae", {}, {}):
             pass
     assert time.perf_counter() - started < 30
 
@@ -82,20 +86,20 @@ def _closed_port() -> int:
 
 
 def test_warn_mode_keeps_the_stage_going_and_saves_the_run_for_replay(store, monkeypatch,
-                                                                        capsys):
+                                                                      capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_closed_port()}")
-    with tracking.stage_run("train@vae", {"train.vae.beta": 1.0}, {"dvc.stage": "train@vae"},
-                            on_failure="warn") as run:
+    with stage_run("train@vae", {"train.vae.beta": 1.0}, {"dvc.stage": "train@vae"},
+                   on_failure="warn") as run:
         for epoch in (1, 2, 3):
             run.log_epoch(epoch, {"epoch": epoch, "train/kl": float(epoch)})
     err = capsys.readouterr().err
     assert "warning: MLflow tracking at http://127.0.0.1" in err and "replay" in err
-    (pending,) = (store / tracking.PENDING_DIR).glob("train@vae-*.json")
+    (pending,) = (store / PENDING_DIR).glob("train@vae-*.json")
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the store is back: the local database
-    assert len(tracking.replay_pending()) == 1
+    assert len(replay_pending()) == 1
     assert not pending.exists()
-    client, (r,) = _runs(tracking.tracking_uri())
+    client, (r,) = _runs(tracking_uri())
     assert r.info.run_name == "train@vae" and r.data.params == {"train.vae.beta": "1.0"}
     history = client.get_metric_history(r.info.run_id, "train/kl")
     assert sorted((m.step, m.value) for m in history) == [(1, 1.0), (2, 2.0), (3, 3.0)]
@@ -106,8 +110,8 @@ def test_fail_mode_stops_at_the_next_epoch_once_the_store_has_failed(store, monk
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_closed_port()}")
     epochs_done = 0
-    with pytest.raises(tracking.TrackingError, match="tracking.on_failure: warn"):
-        with tracking.stage_run("train@ae", {}, {}) as run:
+    with pytest.raises(TrackingError, match="tracking.on_failure: warn"):
+        with stage_run("train@ae", {}, {}) as run:
             for epoch in range(1, 1000):
                 run.log_epoch(epoch, {"train/recon": 1.0})
                 epochs_done = epoch
@@ -116,10 +120,10 @@ def test_fail_mode_stops_at_the_next_epoch_once_the_store_has_failed(store, monk
 
 
 def test_a_long_param_is_truncated_with_a_warning_not_an_error(store, capsys):
-    with tracking.stage_run("report", {"report.note": "x" * 600}, {}):
+    with stage_run("report", {"report.note": "x" * 600}, {}):
         pass
-    _, (r,) = _runs(tracking.tracking_uri())
-    assert len(r.data.params["report.note"]) == tracking.MAX_PARAM_LENGTH
+    _, (r,) = _runs(tracking_uri())
+    assert len(r.data.params["report.note"]) == MAX_PARAM_LENGTH
     assert r.data.params["report.note"].endswith("...")
     assert "warning: param report.note is longer than MLflow's 500" in capsys.readouterr().err
 
@@ -146,8 +150,8 @@ def test_init_against_an_unreachable_server_is_one_line_and_exit_1(tmp_path):
 
 STAGE_SCRIPT = """
 import sys, time
-from latentlab import tracking
-with tracking.stage_run("train@ae", {"seed": 0}, {}) as run:
+from latentlab.tracking.stage_run import stage_run
+with stage_run("train@ae", {"seed": 0}, {}) as run:
     run.log_epoch(1, {"train/recon": 2.0})
     while run.run_id is None:
         time.sleep(0.05)
@@ -164,7 +168,7 @@ def test_the_stage_process_never_imports_mlflow_its_worker_process_does(store):
     out = subprocess.run([sys.executable, "-c", STAGE_SCRIPT, "finish"], cwd=store,
                          capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["False"]
-    client, (r,) = _runs(tracking.tracking_uri())
+    client, (r,) = _runs(tracking_uri())
     assert r.info.status == "FINISHED"
     assert [m.value for m in client.get_metric_history(r.info.run_id, "train/recon")] == [2.0]
 
@@ -183,7 +187,7 @@ def test_a_stage_killed_by_sigkill_leaves_its_run_killed_not_running(store):
     proc.wait(timeout=30)
     deadline = time.monotonic() + 60
     while True:
-        _, (r,) = _runs(tracking.tracking_uri())
+        _, (r,) = _runs(tracking_uri())
         if r.info.status != "RUNNING" or time.monotonic() > deadline:
             break
         time.sleep(0.2)

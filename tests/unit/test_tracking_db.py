@@ -18,12 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from latentlab.tracking_db import (TEMP_SUFFIX, ensure_sqlite_database, remove_stale_builds,
-                                   sqlite_path)
+from latentlab.tracking.sqlite_store import (
+    TEMP_SUFFIX,
+    ensure_sqlite_database,
+    remove_stale_builds,
+    sqlite_path,
+)
 
 BUILD = textwrap.dedent("""
     import sys
-    from latentlab.tracking_db import ensure_sqlite_database
+    from latentlab.tracking.sqlite_store import ensure_sqlite_database
     ensure_sqlite_database(sys.argv[1], sys.argv[2])
 """)
 

@@ -7,8 +7,12 @@ import torch
 
 from latentlab.data.noise import make_corruption
 from latentlab.models import build_model
-from latentlab.training import (
-    NonFiniteLossError, autoencoder_objective, evaluate, fit, seed_everything,
+from latentlab.train.loop import (
+    NonFiniteLossError,
+    autoencoder_objective,
+    evaluate,
+    fit,
+    seed_everything,
     vae_training_objective,
 )
 
@@ -83,7 +87,7 @@ def test_dae_trains_on_corrupted_inputs():
 
 
 def test_a_kl_schedule_sets_beta_each_epoch_and_it_is_logged():
-    from latentlab.kl_schedule import beta_at
+    from latentlab.train.kl_schedule import beta_at
 
     seed_everything(0)
     x = _data()

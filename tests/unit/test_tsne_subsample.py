@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from latentlab.baselines import embed_tsne, tsne_subsample
+from latentlab.analysis.baselines import embed_tsne, tsne_subsample
 
 
 def test_no_subsample_at_or_below_the_cap():

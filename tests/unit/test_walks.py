@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from latentlab.walks import interpolate, pick_pair, prior_quantile_grid
+from latentlab.analysis.walks import interpolate, pick_pair, prior_quantile_grid
 
 
 def test_interpolation_starts_and_ends_at_the_codes_and_is_evenly_spaced():

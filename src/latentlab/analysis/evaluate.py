@@ -11,10 +11,10 @@ import math
 import numpy as np
 import torch
 
-from latentlab.iwae import iwae_bound
-from latentlab.losses import reconstruction_nll
+from latentlab.analysis.iwae import iwae_bound
+from latentlab.analysis.walks import decode, interpolate, pick_pair, prior_quantile_grid
 from latentlab.params import EvaluateParams
-from latentlab.walks import decode, interpolate, pick_pair, prior_quantile_grid
+from latentlab.train.losses import reconstruction_nll
 
 
 def model_log_likelihood(model: torch.nn.Module, likelihood: str, gaussian_std: float):

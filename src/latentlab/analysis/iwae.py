@@ -19,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from latentlab.losses import LOG_2PI
+from latentlab.train.losses import LOG_2PI
 
 Encode = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.info import (
-    cross_entropy,
-    entropy,
+from latentlab.analysis.gaussian_info import (
     gaussian_cross_entropy,
     gaussian_entropy,
     gaussian_kl,
     gaussian_kl_full,
-    kl_divergence,
     mutual_information_gaussian_encoder,
+)
+from latentlab.analysis.info import (
+    cross_entropy,
+    entropy,
+    kl_divergence,
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.latent import (
+from latentlab.analysis.latent import (
     bernoulli_decomposition,
     collapse_diagnosis,
     moments,
@@ -20,7 +20,12 @@ from latentlab.latent import (
     summarize_codes,
     vae_statistics,
 )
-from latentlab.metrics import knn_accuracy, probe_accuracy, reconstruction_mse, trustworthiness
+from latentlab.analysis.metrics import (
+    knn_accuracy,
+    probe_accuracy,
+    reconstruction_mse,
+    trustworthiness,
+)
 
 METHODS = ("pca", "tsne", "ae", "dae", "vae")
 LABEL_METRICS = ("knn_accuracy", "probe_accuracy")
@@ -101,7 +106,7 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
 
 def kl_per_dim_rows(vae_codes: dict, active_unit_threshold: float) -> list[list]:
     """Rows ``[dim, kl_nats, code_variance, active]`` of the VAE on the test split."""
-    from latentlab.latent import active_units, per_dimension_kl
+    from latentlab.analysis.latent import active_units, per_dimension_kl
 
     mu, logvar = vae_codes["z_test"], vae_codes["logvar_test"]
     kl = per_dimension_kl(mu, logvar)
@@ -125,7 +130,7 @@ def covariance_rows(codes: dict[str, dict]) -> list[list]:
     For the VAE these are the moments of the aggregate posterior q(z), the
     gaussian fit whose KL to N(0, I) is ``latent_kl_to_prior_nats``.
     """
-    from latentlab.latent import aggregate_moments
+    from latentlab.analysis.latent import aggregate_moments
 
     rows = []
     for method, arrays in codes.items():

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.data import sources
+from latentlab.data import registry, sources
 from latentlab.errors import UnknownDatasetError  # re-exported for callers
 
 
@@ -64,7 +64,7 @@ def load_digits_dataset() -> RawDataset:
     )
 
 
-def decode_image_set(spec: sources.ImageSet, root: str | Path) -> tuple[np.ndarray, ...]:
+def decode_image_set(spec: registry.ImageSet, root: str | Path) -> tuple[np.ndarray, ...]:
     """Images, labels and the official-test mask of a fetched set, in that order.
 
     Every file is first checked by :mod:`latentlab.data.idx` (a one-line error
@@ -95,7 +95,7 @@ def decode_image_set(spec: sources.ImageSet, root: str | Path) -> tuple[np.ndarr
     return images, labels, is_test
 
 
-def load_image_set(spec: sources.ImageSet, download_dir: str | Path, *, mirror: str | None,
+def load_image_set(spec: registry.ImageSet, download_dir: str | Path, *, mirror: str | None,
                    local_dir: str | None) -> RawDataset:
     """Fetch (or reuse) and decode a registered MNIST-family set."""
     records = sources.fetch(spec, download_dir, mirror=mirror, local_dir=local_dir)
@@ -160,9 +160,9 @@ def load_raw(p, download_dir: str | Path = "data/downloads") -> RawDataset:
     if p.name == "custom":
         return load_custom_dataset(p.custom.path, p.custom.files())
     try:
-        spec = sources.image_set(p.name)
+        spec = registry.image_set(p.name)
     except KeyError:
-        known = ", ".join(("digits", *sources.image_set_names(), "custom"))
+        known = ", ".join(("digits", *registry.image_set_names(), "custom"))
         raise UnknownDatasetError(f"data.name: unknown data set {p.name!r}; known: "
                                   f"{known}") from None
     return load_image_set(spec, resolve_download_dir(download_dir), mirror=p.mirror,

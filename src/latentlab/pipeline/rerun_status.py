@@ -1,4 +1,4 @@
-"""Why will ``dvc repro`` run each stage? ``python -m latentlab.rerun_status [--json]``.
+"""Why will ``dvc repro`` run each stage? ``python -m latentlab.pipeline.rerun_status [--json]``.
 
 DVC answers *whether* a stage changed (``dvc status``) but not *why* a stage
 that did not change will run anyway, nor which leaf of a params section changed
@@ -300,7 +300,7 @@ def _in_lock(stage) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m latentlab.rerun_status",
+    ap = argparse.ArgumentParser(prog="python -m latentlab.pipeline.rerun_status",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print the explanation as JSON")
     args = ap.parse_args(argv)

@@ -1,10 +1,10 @@
-"""``python -m latentlab.pipeline_run repro|exp run [DVC ARGS]``: DVC under one parent MLflow run.
+"""``python -m latentlab.pipeline.run repro|exp run [DVC ARGS]``: DVC under one parent MLflow run.
 
 ``make repro`` runs this. DVC starts at once; the parent run is created in a
 thread meanwhile (importing MLflow and opening the store take ~2 s, which
 would otherwise delay every ``repro``, even a no-op one), and its id reaches
 the stages through the file named in ``LATENTLAB_PARENT_RUN_FILE`` (see
-:mod:`latentlab.parent_run`). When DVC exits, the parent gets the comparison
+:mod:`latentlab.tracking.parent_run`). When DVC exits, the parent gets the comparison
 table (as metrics ``<method>/<metric>`` and as ``comparison/`` artifacts) and
 the report, if the report stage did not already log them, and ends FINISHED,
 FAILED or KILLED with DVC's outcome. The exit code is DVC's.
@@ -24,9 +24,14 @@ import tempfile
 import threading
 from pathlib import Path
 
-from latentlab import params, parent_run, tracking
+from latentlab import params
+from latentlab.errors import one_line
+from latentlab.tracking import parent_run
+from latentlab.tracking.mlflow_runs import log_params
+from latentlab.tracking.stage_run import standard_tags
+from latentlab.tracking.store import experiment_name, open_client, open_experiment, tracking_uri
 
-USAGE = "usage: python -m latentlab.pipeline_run repro|exp run [DVC ARGS...]"
+USAGE = "usage: python -m latentlab.pipeline.run repro|exp run [DVC ARGS...]"
 COMPARISON_TABLE = Path("metrics/latent_stats.json")
 REPORT_DIR = Path("reports")
 QUEUE_FLAGS = ("--queue", "--run-all")
@@ -54,15 +59,15 @@ class ParentCreator(threading.Thread):
         try:
             import yaml
 
-            self.client = tracking.open_client()
-            experiment_id = tracking.open_experiment(self.client, tracking.tracking_uri(),
-                                                     tracking.experiment_name())
-            tags = parent_run.parent_tags(tracking.standard_tags("pipeline", "-"), self.command)
+            self.client = open_client()
+            experiment_id = open_experiment(self.client, tracking_uri(),
+                                            experiment_name())
+            tags = parent_run.parent_tags(standard_tags("pipeline", "-"), self.command)
             run = self.client.create_run(experiment_id, run_name=self.command, tags=tags)
             self.run_id = run.info.run_id
             raw = yaml.safe_load(Path("params.yaml").read_text()) if Path("params.yaml").exists() \
                 else {}
-            tracking.log_params(self.client, self.run_id, params.flatten(raw or {}))
+            log_params(self.client, self.run_id, params.flatten(raw or {}))
         except BaseException as exc:  # noqa: BLE001 - reported once, below
             self.error = exc
         finally:
@@ -109,17 +114,17 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
         creator.join()
         if creator.run_id is None:
-            print(f"warning: no parent MLflow run: {tracking.one_line(creator.error)}",
+            print(f"warning: no parent MLflow run: {one_line(creator.error)}",
                   file=sys.stderr)
             return returncode
         try:
             finish_parent(creator.client, creator.run_id, returncode)
         except Exception as exc:  # noqa: BLE001 - DVC's outputs are done; say what is missing
             print(f"warning: the parent MLflow run {creator.run_id} could not be finished: "
-                  f"{tracking.one_line(exc)}", file=sys.stderr)
+                  f"{one_line(exc)}", file=sys.stderr)
         else:
             print(f"MLflow: parent run {creator.run_id} ({exit_status(returncode)}) at "
-                  f"{tracking.tracking_uri()}")
+                  f"{tracking_uri()}")
     return returncode
 
 

@@ -95,6 +95,6 @@ class Sandbox:
         """Run `dvc repro` (``wrapped``: as `make repro` does, under one parent MLflow run);
         return the stages that ran and the wall seconds."""
         started = time.perf_counter()
-        command = (sys.executable, "-m", "latentlab.pipeline_run") if wrapped else ("dvc",)
+        command = (sys.executable, "-m", "latentlab.pipeline.run") if wrapped else ("dvc",)
         out = self.last_output = self.run(*command, "repro", *args).stdout
         return set(re.findall(r"Running stage '([^']+)'", out)), time.perf_counter() - started

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args.port, args.artifacts_destination)
         if args.command == "check":
             from latentlab.team.check import run_check
-            from latentlab.tracking import repo_root
+            from latentlab.tracking.store import repo_root
 
             run_check(repo_root())
             print("team tracking check: ok", flush=True)

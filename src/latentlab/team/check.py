@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from latentlab import tracking
-from latentlab.sandbox import SMOKE_PARAMS, Sandbox, set_params
+from latentlab.pipeline.sandbox import SMOKE_PARAMS, Sandbox, set_params
 from latentlab.team import TeamTrackingError
 from latentlab.team.postgres import Cluster
 from latentlab.team.server import metric_history, rest, search_runs, shared_tracking
+from latentlab.tracking.store import experiment_name
 
-# what train@vae logs every epoch (src/latentlab/training.py: "train/<term>", "val/<term>")
+# what train@vae logs every epoch (src/latentlab/train/loop.py: "train/<term>", "val/<term>")
 ELBO_TERMS = ("train/recon", "train/kl", "train/elbo", "val/recon", "val/kl", "val/elbo")
 VAE_STAGE = "train@vae"
 VAE_HISTORY = Path("plots/train/vae.csv")  # the DVC plot of the same epochs; also logged as-is
@@ -48,7 +48,7 @@ PROXY_SCHEME = "mlflow-artifacts:"  # an artifact URI the server resolves in its
 def tracked_stages(root: Path) -> set[str]:
     """The stages of ``root``'s dvc.yaml that log an MLflow run.
 
-    Those are the stages given a ``--link`` file: :func:`latentlab.tracking.track_stage`
+    Those are the stages given a ``--link`` file: :func:`latentlab.tracking.stage_run.track_stage`
     writes it beside the run it makes.
     """
     from dvc.repo import Repo
@@ -86,13 +86,13 @@ def pipeline_sandbox(source: Path, root: Path, tracking_uri: str,
 def run_pipeline(box: Sandbox) -> set[str]:
     """What ``make repro`` runs: the store initialised once, then the wrapped ``dvc repro``."""
     run_in(box, sys.executable, "-m", "latentlab.tracking", "init")
-    out = run_in(box, sys.executable, "-m", "latentlab.pipeline_run", "repro")
+    out = run_in(box, sys.executable, "-m", "latentlab.pipeline.run", "repro")
     return set(re.findall(r"Running stage '([^']+)'", out))
 
 
 def experiment_id(url: str, name: str | None = None) -> str:
     """The id of the experiment the pipeline logs to, from the server."""
-    name = name or tracking.experiment_name()
+    name = name or experiment_name()
     try:
         return rest(url, "experiments/get-by-name", experiment_name=name)[
             "experiment"]["experiment_id"]

@@ -65,7 +65,7 @@ def warm_up() -> None:
     ``torch.export`` (and with it ``torch._dynamo``) and ~3 s while MLflow maps
     every installed package to its modules to check the pinned requirements;
     once both are done an export takes ~0.3 s. The tracking worker calls this
-    while the model trains (``warm`` in :class:`latentlab.tracking.StageRun`), so
+    while the model trains (``warm`` in :class:`latentlab.tracking.stage_run.StageRun`), so
     none of it lands after training, on the stage's critical path.
     """
     import tempfile

@@ -3,7 +3,7 @@
 DVC runs each stage in its own process and passes nothing from one stage to
 the next, so the stages find their parent in one of two ways:
 
-* **The wrapper** (``python -m latentlab.pipeline_run repro`` — what
+* **The wrapper** (``python -m latentlab.pipeline.run repro`` — what
   ``make repro`` runs — or ``... exp run``): it sets
   :data:`PARENT_FILE_ENV` to a file path before starting DVC, creates the
   parent run in a thread while DVC starts, and writes the run id into that
@@ -33,6 +33,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from latentlab.tracking.store import BATCH_LIMIT
 
 PARENT_FILE_ENV = "LATENTLAB_PARENT_RUN_FILE"
 PARENT_TAG = "latentlab.parent"
@@ -128,7 +130,6 @@ def log_comparison(client, run_id: str, table_path: str | Path) -> None:
     """
     from mlflow.entities import Metric
 
-    from latentlab.tracking import BATCH_LIMIT  # imported here: tracking imports this module
 
     table = json.loads(Path(table_path).read_text())
     stamp = int(time.time() * 1000)

@@ -1,4 +1,4 @@
-"""The process that talks to MLflow for one stage run (``python -m latentlab.tracking_worker``).
+"""The process that talks to MLflow for one stage run (``python -m latentlab.tracking.worker``).
 
 Why a process and not a thread: importing mlflow and opening the store is
 ~2.5 s of Python bytecode. In a thread of the stage it holds the stage's GIL
@@ -12,7 +12,7 @@ of our stdin, and we are the only writer of the reply pipe whose fd is our
 one argument, so MLflow's own prints on stdout/stderr never mix in):
 
 * in: ``("open", {"name", "params", "tags", "warm"})``, then events
-  ``(kind, payload)`` as :func:`latentlab.tracking.send_event` knows them,
+  ``(kind, payload)`` as :func:`latentlab.tracking.mlflow_runs.send_event` knows them,
   then ``("end", status)``;
 * out: ``("started", run_id, tags)`` (the tags as logged, parent link
   included) or ``("error", text)``; any later ``("error", text)``; finally
@@ -33,7 +33,9 @@ import signal
 import sys
 from typing import Any, BinaryIO
 
-from latentlab import tracking  # light: mlflow is imported when the store is opened
+from latentlab.errors import one_line
+from latentlab.tracking.mlflow_runs import resolve_parent, send_event, start_run
+from latentlab.tracking.store import experiment_name, open_client, open_experiment, tracking_uri
 
 
 def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
@@ -46,15 +48,15 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
     error: str | None = None
     client = run_id = parent = None
     try:
-        client = tracking.open_client()
-        experiment_id = tracking.open_experiment(client, tracking.tracking_uri(),
-                                                 tracking.experiment_name())
-        parent, tags = tracking.resolve_parent(client, experiment_id, opening["tags"])
-        run_id = tracking.start_run(client, opening["name"], opening["params"], tags,
-                                    experiment_id)
+        client = open_client()
+        experiment_id = open_experiment(client, tracking_uri(),
+                                        experiment_name())
+        parent, tags = resolve_parent(client, experiment_id, opening["tags"])
+        run_id = start_run(client, opening["name"], opening["params"], tags,
+                           experiment_id)
         reply("started", run_id, tags)
     except BaseException as exc:  # noqa: BLE001 - the stage decides what a failure means
-        error = tracking.one_line(exc)
+        error = one_line(exc)
         reply("error", error)
     if error is None:
         for target in opening.get("warm", ()):
@@ -74,7 +76,7 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
         try:
             _deliver(client, run_id, parent, kind, payload)
         except BaseException as exc:  # noqa: BLE001
-            error = tracking.one_line(exc)
+            error = one_line(exc)
             reply("error", error)
     if error is None:
         try:
@@ -82,7 +84,7 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
             if parent is not None and parent.ended_by_stages:
                 client.set_terminated(parent.run_id, status=status)
         except BaseException as exc:  # noqa: BLE001
-            error = tracking.one_line(exc)
+            error = one_line(exc)
     reply("closed", error)
     return 0
 
@@ -96,7 +98,7 @@ def warm(target: str) -> None:
         if function:
             getattr(loaded, function)()
     except Exception as exc:  # noqa: BLE001
-        print(f"warning: tracking worker could not prepare {target}: {tracking.one_line(exc)}",
+        print(f"warning: tracking worker could not prepare {target}: {one_line(exc)}",
               file=sys.stderr)
 
 
@@ -110,13 +112,13 @@ def _deliver(client, run_id: str, parent, kind: str, payload: Any) -> None:
         import torch
 
         payload = torch.load(io.BytesIO(payload), weights_only=False)
-    tracking.send_event(client, run_id, kind, payload)
+    send_event(client, run_id, kind, payload)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not args[0].isdigit():
-        print("usage: python -m latentlab.tracking_worker REPLY_FD (started by a stage)",
+        print("usage: python -m latentlab.tracking.worker REPLY_FD (started by a stage)",
               file=sys.stderr)
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -3,7 +3,7 @@
 ``auto`` takes CUDA when PyTorch sees a GPU and the CPU otherwise, so one
 ``params.yaml`` serves a laptop and a GPU node; the code path is the same on
 both (data set, model and per-epoch sums all live on the chosen device, see
-:mod:`latentlab.training`). ``cuda`` is for a run that must fail rather than
+:mod:`latentlab.train.loop`). ``cuda`` is for a run that must fail rather than
 quietly fall back to the CPU.
 
 ``bf16`` runs the forward pass under ``torch.autocast`` with bfloat16 (weights
@@ -46,14 +46,14 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 
 def adam(parameters, learning_rate: float, device: torch.device):
     """Adam: on CUDA ``torch.optim.Adam``'s fused kernel (one launch per step instead of
-    several per tensor); on the CPU :class:`latentlab.optim.Adam`.
+    several per tensor); on the CPU :class:`latentlab.train.optim.Adam`.
 
     The CPU class computes bitwise what ``torch.optim.Adam`` computes there, without
     the 2 s import of ``torch._dynamo`` that constructing a ``torch.optim`` optimizer
-    costs each training stage, and with ~1 ms less per step (see :mod:`latentlab.optim`).
+    costs each training stage, and with ~1 ms less per step (see :mod:`latentlab.train.optim`).
     """
     if device.type == "cuda":
         return torch.optim.Adam(parameters, lr=learning_rate, fused=True)
-    from latentlab.optim import Adam
+    from latentlab.train.optim import Adam
 
     return Adam(parameters, lr=learning_rate)

@@ -7,7 +7,7 @@ differ only in the objective they pass. The data set lives in memory as one
 tensor; batches are index slices of it, and per-batch terms accumulate on the
 device and are read once per epoch (no ``.item()`` in the inner loop). The
 device is wherever the caller put the tensors and the model (see
-:mod:`latentlab.device`); nothing here moves data between host and device.
+:mod:`latentlab.train.device`); nothing here moves data between host and device.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from latentlab import device as devices
-from latentlab.losses import elbo_terms, reconstruction_nll, vae_objective
 from latentlab.errors import NonFiniteLossError  # re-exported for callers
+from latentlab.train import device as devices
+from latentlab.train.losses import elbo_terms, reconstruction_nll, vae_objective
 
 Objective = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor],
                      tuple[torch.Tensor, dict[str, torch.Tensor]]]
@@ -57,7 +57,7 @@ class VaeObjective:
     """The β-weighted negative ELBO; the unweighted terms are returned for logging.
 
     ``beta`` is an attribute so a KL schedule can set it at the start of each
-    epoch (see :mod:`latentlab.kl_schedule`).
+    epoch (see :mod:`latentlab.train.kl_schedule`).
     """
 
     def __init__(self, likelihood: str, gaussian_std: float, beta: float):

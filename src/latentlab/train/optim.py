@@ -13,7 +13,7 @@ It computes exactly what ``torch.optim.Adam(lr=...)`` computes on the CPU
 (defaults: betas (0.9, 0.999), eps 1e-8, no weight decay, no AMSGrad), in the
 same order of floating-point operations, so the results are bitwise equal
 (``tests/unit/test_optim.py`` checks it over many steps). On CUDA the pipeline
-uses ``torch.optim.Adam(fused=True)`` instead (see :func:`latentlab.device.adam`):
+uses ``torch.optim.Adam(fused=True)`` instead (see :func:`latentlab.train.device.adam`):
 one kernel launch per step matters there, start-up does not.
 """
 

@@ -15,16 +15,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from latentlab import device as devices
+from latentlab.analysis.latent import collapse_diagnosis
 from latentlab.data.binarize import DynamicBinarizer
 from latentlab.data.noise import make_corruption
-from latentlab.kl_schedule import beta_at
-from latentlab.latent import collapse_diagnosis
 from latentlab.data.preprocess import SPLITS
 from latentlab.models import build_model
 from latentlab.params import TrainParams
-from latentlab.training import (
-    History, autoencoder_objective, evaluate, fit, seed_everything, vae_training_objective,
+from latentlab.train import device as devices
+from latentlab.train.kl_schedule import beta_at
+from latentlab.train.loop import (
+    History,
+    autoencoder_objective,
+    evaluate,
+    fit,
+    seed_everything,
+    vae_training_objective,
 )
 
 
@@ -76,7 +81,7 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
         fresh Bernoulli sample of it instead of ``x_train``; ``binarize`` (the
         preprocessing's mode) is recorded in the metrics.
     on_epoch : callable, optional
-        Passed to :func:`latentlab.training.fit` (tracking hooks in here).
+        Passed to :func:`latentlab.train.loop.fit` (tracking hooks in here).
     """
     seed_everything(p.seed)
     torch.set_num_threads(p.num_threads)  # once, before any work; results depend on it bitwise

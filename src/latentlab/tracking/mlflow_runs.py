@@ -1,0 +1,91 @@
+"""Runs made with an MlflowClient: create one, log its params and events, replay saved ones.
+
+What the tracking worker (:mod:`latentlab.tracking.worker`) does for a
+:class:`~latentlab.tracking.stage_run.StageRun`, and what ``python -m
+latentlab.tracking replay`` does for a run the store refused earlier (saved
+under ``mlflow-pending/`` by :mod:`latentlab.tracking.run_record`). Only the
+worker and the ``replay`` command import this module; mlflow is imported inside
+the functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from latentlab.tracking.run_record import PENDING_DIR, truncated_params
+from latentlab.tracking.store import (BATCH_LIMIT, experiment_name, open_client, open_experiment,
+                                      repo_root, tracking_uri)
+
+def start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
+              experiment_id: str | None = None) -> str:
+    """Create the run, log its params (truncated to MLflow's limit) and return its id."""
+    if experiment_id is None:
+        experiment_id = open_experiment(client, tracking_uri(), experiment_name())
+    run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    log_params(client, run_id, params)
+    return run_id
+
+
+def resolve_parent(client, experiment_id: str, tags: dict[str, str]):
+    """The run's parent (:func:`.parent_run.resolve`) and its tags pointing there."""
+    from latentlab.tracking import parent_run
+
+    parent = parent_run.resolve(client, experiment_id, tags)
+    if parent is not None:
+        tags = {**tags, "mlflow.parentRunId": parent.run_id}
+    return parent, tags
+
+
+def log_params(client, run_id: str, params: dict[str, Any]) -> None:
+    """Log flat params in batches of 100 (MLflow's limit), truncating over-long values loudly."""
+    from mlflow.entities import Param
+
+    items = [Param(key, text) for key, text in truncated_params(params).items()]
+    for start in range(0, len(items), 100):
+        client.log_batch(run_id, params=items[start:start + 100])
+
+
+def send_event(client, run_id: str, kind: str, payload: Any) -> None:
+    """Log one event of a :class:`StageRun` (or of a saved pending run) to ``run_id``."""
+    if kind == "metrics":
+        from mlflow.entities import Metric
+
+        metrics = [Metric(k, v, ts, step) for k, v, ts, step in payload]
+        for start in range(0, len(metrics), BATCH_LIMIT):
+            client.log_batch(run_id, metrics=metrics[start:start + BATCH_LIMIT])
+    elif kind == "artifact":
+        client.log_artifact(run_id, *payload)
+    elif kind == "artifacts":
+        client.log_artifacts(run_id, *payload)
+    elif kind == "tags":
+        for key, value in payload.items():
+            client.set_tag(run_id, key, value)
+    elif kind == "comparison":
+        from latentlab.tracking.parent_run import log_comparison
+
+        log_comparison(client, run_id, payload)
+    elif kind == "encoder":
+        from latentlab.tracking.model_export import log_embedder
+
+        log_embedder(client, run_id, payload)
+
+
+def replay_pending() -> list[str]:
+    """Log every saved pending run to the current store; delete each file once it is logged."""
+    import json
+
+    client = open_client()
+    replayed = []
+    for path in sorted((repo_root() / PENDING_DIR).glob("*.json")):
+        record = json.loads(path.read_text())
+        run_id = start_run(client, record["name"], record["params"], record["tags"])
+        for kind, payload in record["events"]:
+            if kind.startswith("parent_") or kind == "note":
+                continue  # the parent's copy, or what could not be kept
+            if kind == "metrics":
+                payload = [tuple(item) for item in payload]
+            send_event(client, run_id, kind, payload)
+        client.set_terminated(run_id, status=record.get("status", "FINISHED"))
+        path.unlink()
+        replayed.append(run_id)
+    return replayed
