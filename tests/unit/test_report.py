@@ -14,10 +14,20 @@ import numpy as np
 import pytest
 
 from latentlab import io
-from latentlab.io import DataFileError
 from latentlab.cli import run_stage
-from latentlab.report import build, sections_changes, sections_info, sections_sweep, text
-from latentlab.report.build import ReportPaths, build_report, fmt, load_inputs
+from latentlab.io import DataFileError
+from latentlab.report import (
+    blocks,
+    contents,
+    sections_changes,
+    sections_info,
+    sections_latent,
+    sections_models,
+    sections_provenance,
+    sections_sweep,
+)
+from latentlab.report.build import ReportPaths, build_report, load_inputs
+from latentlab.report.words import fmt
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -462,7 +472,7 @@ def test_prior_claim_follows_the_numbers(vae_kl, ae_kl, phrase):
     stats = {m: dict(s) for m, s in STATS.items()}
     stats["vae"]["latent_kl_to_prior_nats"] = vae_kl
     stats["ae"]["latent_kl_to_prior_nats"] = ae_kl
-    sentence = text.prior_match_sentence(stats)
+    sentence = sections_latent.prior_match_sentence(stats)
     assert sentence.startswith(phrase)
     assert f"= {fmt(vae_kl)} nats vs the AE's {fmt(ae_kl)} nats" in sentence
 
@@ -486,8 +496,8 @@ def test_active_units_sentence_uses_the_metric(kl, active, start):
 
 def test_gaussian_likelihood_has_no_bernoulli_caveat(tmp_path):
     inputs = load_inputs(write_inputs(tmp_path, likelihood="gaussian"))
-    sections = text.sections(inputs, {n: build.FigureRef(n, "", "", "") for n in
-                                       text.captions(inputs, N_EXAMPLES)})
+    sections = contents.sections(inputs, {n: blocks.FigureRef(n, "", "", "") for n in
+                                          contents.captions(inputs, N_EXAMPLES)})
     words = " ".join(b["text"] for s in sections for b in s["blocks"] if b["kind"] == "p")
     assert "relaxation" not in words and "Gaussian with a fixed standard deviation" in words
 
@@ -548,13 +558,13 @@ def test_recon_shape_mismatch_is_reported(tmp_path):
 def test_provenance_says_not_installed(monkeypatch):
     def version(name):
         if name == "mlflow":
-            raise text.importlib.metadata.PackageNotFoundError(name)
+            raise sections_provenance.importlib.metadata.PackageNotFoundError(name)
         return "1.0"
 
-    monkeypatch.setattr(text.importlib.metadata, "version", version)
-    assert text.package_versions() == {"torch": "1.0", "scikit-learn": "1.0", "dvc": "1.0",
-                                        "mlflow": "not installed", "numpy": "1.0",
-                                        "matplotlib": "1.0"}
+    monkeypatch.setattr(sections_provenance.importlib.metadata, "version", version)
+    assert sections_provenance.package_versions() == {
+        "torch": "1.0", "scikit-learn": "1.0", "dvc": "1.0", "mlflow": "not installed",
+        "numpy": "1.0", "matplotlib": "1.0"}
 
 
 def test_provenance_holds_params_and_no_run_identity(built):
@@ -619,9 +629,9 @@ def test_stage_renders_and_reports_errors(tmp_path, capsys, monkeypatch):
 
 def _words(inputs) -> dict[str, str]:
     """Section id -> its paragraphs joined (figures stubbed: nothing is drawn)."""
-    refs = {n: build.FigureRef(n, "", "", "") for n in text.captions(inputs, N_EXAMPLES)}
+    refs = {n: blocks.FigureRef(n, "", "", "") for n in contents.captions(inputs, N_EXAMPLES)}
     return {s["id"]: " ".join(b["text"] for b in s["blocks"] if b["kind"] == "p")
-            for s in text.sections(inputs, refs)}
+            for s in contents.sections(inputs, refs)}
 
 
 STORY = ["1. What changed", "2. Data set", "3. Linear baseline: PCA",
@@ -672,7 +682,7 @@ def test_beta_sentence_follows_the_schedule(tmp_path):
                             .replace("kl_schedule: constant", "kl_schedule: linear"))
     ramp = np.minimum(np.arange(1, N_EPOCHS + 1) / 4, 1.0) * 2.0
     io.atomic_write_csv(paths.curves["vae"], *_curve_rows("vae", np.random.default_rng(0), ramp))
-    sentence = text.beta_sentence(load_inputs(paths))
+    sentence = sections_models.beta_sentence(load_inputs(paths))
     assert "β (`train.vae.beta`) = 2, schedule (`train.vae.kl_schedule`) linear: the weight " \
            "ramps up to β over the first 4 epochs (`train.vae.kl_warmup_epochs`)" in sentence
     assert "ran from 0.5 to 2, 2 at the epoch kept, so the training loss was recon + β·KL, " \
@@ -849,7 +859,7 @@ def test_what_changed_outside_git_says_there_is_nothing_to_compare(tmp_path):
     inputs = load_inputs(write_inputs(tmp_path))
     assert inputs.git.commit is None and inputs.metrics_before is None
     assert _words(inputs)["changes"].startswith("Nothing to compare with: not a git repository")
-    items = dict(text._provenance_blocks(inputs)[1]["items"])
+    items = dict(sections_provenance.provenance_blocks(inputs)[1]["items"])
     assert items["git commit (HEAD when rendered)"].startswith("none (not a git repository")
 
 
@@ -1034,7 +1044,7 @@ def test_embeddings_with_fewer_rows_than_the_test_split_are_accepted(tmp_path):
     inputs = load_inputs(write_inputs(tmp_path, plot_points=12))
     assert {len(e["x"]) for e in inputs.embeddings.values()} == {12}
     assert "Test points (pca 12, tsne 12, ae 12, dae 12, vae 12 of 30; a seeded subsample)" in \
-        text.captions(inputs, N_EXAMPLES)["embeddings"]
+        contents.captions(inputs, N_EXAMPLES)["embeddings"]
     assert "at most `latent_stats.plot_points` of the test points" in _words(inputs)["latent"]
 
 

@@ -1,17 +1,38 @@
 """The comparison report: figures, text generated from the numbers, HTML and Markdown.
 
-:mod:`latentlab.report.inputs` reads and checks the stage outputs;
-:mod:`latentlab.report.words` holds the shared vocabulary (number formats, computed
-comparisons, blocks, tables, section numbers); :mod:`latentlab.report.text` writes the
-sections from the metrics, with :mod:`latentlab.report.sections_data` (the data set:
-source, splits, labels or their absence, the binarisation and what it makes of the
-likelihood), :mod:`latentlab.report.sections_info` (the ELBO's
-tightness, per-dimension KL, I(x; z), the information-theory identities) and
-:mod:`latentlab.report.sections_sweep` (the DAE corruption sweep) and
+Reading the stage outputs: :mod:`latentlab.report.inputs` holds the types
+(``ReportPaths``, ``ReportInputs``, the methods' order);
+:mod:`latentlab.report.inputs_files` reads and checks one file at a time,
+:mod:`latentlab.report.inputs_checks` checks that the files agree with each other,
+and :mod:`latentlab.report.inputs_load` ties them into ``load_inputs``;
+:mod:`latentlab.report.gitstate` reads the commit the run started from, and its
+metrics, with git.
+
+Writing the text: :mod:`latentlab.report.words` holds the shared vocabulary (number
+formats, computed comparisons, section numbers) and :mod:`latentlab.report.blocks`
+the shared types (paragraph, figure and table blocks, ``FigureRef``, ``Column``).
+One module per kind of section, each given the inputs it reads:
 :mod:`latentlab.report.sections_changes` ("What changed": the metrics against those
-committed at HEAD, which :mod:`latentlab.report.gitstate` reads with git);
-:mod:`latentlab.report.figures` draws (the only module that imports matplotlib);
+committed at HEAD), :mod:`latentlab.report.sections_data` (the data set: source,
+splits, labels or their absence, the binarisation and what it makes of the
+likelihood), :mod:`latentlab.report.sections_baselines` (PCA and t-SNE),
+:mod:`latentlab.report.sections_models` (the AE, DAE and VAE),
+:mod:`latentlab.report.sections_sweep` (the DAE corruption sweep),
+:mod:`latentlab.report.sections_info` (the ELBO's tightness, per-dimension KL,
+I(x; z), the information-theory identities),
+:mod:`latentlab.report.sections_comparison` (the table of all methods),
+:mod:`latentlab.report.sections_latent` (embeddings, decoded prior, walks) and
+:mod:`latentlab.report.sections_provenance`; :mod:`latentlab.report.contents` puts
+them in order with the title and the figures' captions.
+
+Drawing: :mod:`latentlab.report.figures_images` (image grids and strips),
+:mod:`latentlab.report.figures_curves` (training curves, bars, the sweep) and
+:mod:`latentlab.report.figures_latent` (per-dimension statistics, embeddings), with
+:mod:`latentlab.report.figures_render` (the backend, styles and deterministic PNGs):
+the only modules that import matplotlib.
+
 :mod:`latentlab.report.build` ties them together and renders ``report.html``
-(self-contained), ``report.md`` and ``figures/*.png``. Nothing here imports
-mlflow or torch.
+(self-contained), ``report.md`` and ``figures/*.png``. Imports run one way: the
+builder imports the sections, never the reverse. Nothing here imports mlflow or
+torch.
 """

@@ -1,9 +1,11 @@
 """Orchestrate the comparison report: draw the figures and render the pages.
 
 :func:`build_report` takes the :class:`~latentlab.report.inputs.ReportInputs`
-that :func:`~latentlab.report.inputs.load_inputs` read and checked, draws the
-figures (:mod:`latentlab.report.figures`), asks :mod:`latentlab.report.text`
-for the title, captions and sections, and renders, under ``out_dir``:
+that :func:`~latentlab.report.inputs_load.load_inputs` read and checked, draws the
+figures (:mod:`~latentlab.report.figures_images`,
+:mod:`~latentlab.report.figures_curves`, :mod:`~latentlab.report.figures_latent`),
+asks :mod:`latentlab.report.contents` for the title, captions and sections, and
+renders, under ``out_dir``:
 
 ``report.html``
     One self-contained page: inline CSS, figures embedded as base64 PNG data URIs.
@@ -20,13 +22,14 @@ every run. The git commit it names is the one the run started from (see
 the same bytes.
 
 The stage imports the input names from here too (re-exported in ``__all__``).
+Nothing in the report imports this module back: the types the sections share
+(:class:`~latentlab.report.blocks.FigureRef`) live in :mod:`latentlab.report.blocks`.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,20 +39,21 @@ import numpy as np
 
 from latentlab.io import atomic_write_text
 from latentlab.params import MODELS
-from latentlab.report import figures
+from latentlab.report import figures_curves, figures_images, figures_latent
+from latentlab.report.blocks import FigureRef
+from latentlab.report.contents import captions, sections, title
+from latentlab.report.figures_render import save_png
 from latentlab.report.inputs import (
     METHODS,
     ReportInputs,
     ReportPaths,
-    load_inputs,
     method_path,
     prior_grid_models,
 )
+from latentlab.report.inputs_load import load_inputs
 from latentlab.report.sections_sweep import CLAIM_LABEL, CLAIM_LEVEL
-from latentlab.report.text import captions, sections, title
-from latentlab.report.words import fmt
 
-__all__ = ["ReportPaths", "ReportInputs", "build_report", "fmt", "load_inputs", "method_path"]
+__all__ = ["ReportPaths", "ReportInputs", "build_report", "load_inputs", "method_path"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -57,16 +61,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 # --------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FigureRef:
-    """A rendered figure: relative file path for Markdown, data URI for HTML."""
-
-    name: str
-    file: str
-    data_uri: str
-    caption: str
 
 
 def _first_per_class(y: np.ndarray, limit: int = 20) -> np.ndarray:
@@ -103,30 +97,30 @@ def _figure_builders(inputs: ReportInputs, n_examples: int) -> dict[str, Any]:
     n = min(n_examples, len(s["x_test"]))
     recon_methods = [m for m in METHODS if "recon_test" in inputs.codes[m]]
     return {
-        "data_examples": lambda: figures.example_grid_figure(
+        "data_examples": lambda: figures_images.example_grid_figure(
             s["x_test"][first], first_titles, shape),
-        "pca_variance": lambda: figures.explained_variance_figure(
+        "pca_variance": lambda: figures_curves.explained_variance_figure(
             inputs.codes["pca"]["explained_variance_ratio"]),
-        "pca_reconstructions": lambda: figures.reconstruction_figure(
+        "pca_reconstructions": lambda: figures_images.reconstruction_figure(
             s["x_test"][:n], {"pca": inputs.codes["pca"]["recon_test"][:n]}, shape),
         **{f"{m}_curves": _recon_curves_builder(inputs, m) for m in ("ae", "dae")},
-        "vae_elbo_curves": lambda: figures.elbo_curves_figure(
+        "vae_elbo_curves": lambda: figures_curves.elbo_curves_figure(
             inputs.curves["vae"], int(inputs.train_metrics["vae"]["best_epoch"])),
-        "embeddings": lambda: figures.embeddings_figure(
+        "embeddings": lambda: figures_latent.embeddings_figure(
             inputs.embeddings, {m: _axis_names(inputs, m) for m in METHODS},
             labelled=inputs.has_labels),
-        "reconstructions": lambda: figures.reconstruction_figure(
+        "reconstructions": lambda: figures_images.reconstruction_figure(
             s["x_test"][:n], {m: inputs.codes[m]["recon_test"][:n] for m in recon_methods},
             shape),
-        "prior_samples": lambda: figures.prior_samples_figure(
+        "prior_samples": lambda: figures_images.prior_samples_figure(
             {m: inputs.codes[m]["prior_samples"] for m in MODELS}, shape),
-        "latent_moments": lambda: figures.moments_figure(inputs.moments),
+        "latent_moments": lambda: figures_latent.moments_figure(inputs.moments),
         **_evaluation_builders(inputs, shape),
     }
 
 
 def _recon_curves_builder(inputs: ReportInputs, model: str) -> Any:
-    return lambda: figures.recon_curves_figure(
+    return lambda: figures_curves.recon_curves_figure(
         {model: inputs.curves[model]}, {model: int(inputs.train_metrics[model]["best_epoch"])})
 
 
@@ -135,16 +129,16 @@ def _evaluation_builders(inputs: ReportInputs, shape: tuple[int, ...]) -> dict[s
     walks = inputs.walks
     pair = [int(i) for i in walks["pair"]]
     builders = {
-        "dae_sweep": lambda: figures.sweep_figure(
+        "dae_sweep": lambda: figures_curves.sweep_figure(
             inputs.dae_sweep, inputs.dae_sweep["noise_type"], CLAIM_LEVEL, CLAIM_LABEL),
-        "kl_per_dim": lambda: figures.kl_per_dim_figure(inputs.kl_per_dim),
-        "interpolation": lambda: figures.interpolation_figure(
+        "kl_per_dim": lambda: figures_latent.kl_per_dim_figure(inputs.kl_per_dim),
+        "interpolation": lambda: figures_images.interpolation_figure(
             {m: walks[f"interpolation_{m}"] for m in MODELS}, inputs.splits["x_test"][pair],
             _pair_titles(inputs, pair), shape),
     }
     grid = prior_grid_models(walks)
     if grid:
-        builders["prior_grid"] = lambda: figures.prior_grid_figure(
+        builders["prior_grid"] = lambda: figures_images.prior_grid_figure(
             {m: walks[f"prior_grid_{m}"] for m in grid}, shape)
     return builders
 
@@ -160,7 +154,7 @@ def render_figures(inputs: ReportInputs, n_examples: int, fig_dir: Path,
     """Draw every figure, write it to ``fig_dir/<name>.png`` atomically, return the refs."""
     refs = {}
     for name, build in _figure_builders(inputs, n_examples).items():
-        data = figures.save_png(build(), fig_dir / f"{name}.png")
+        data = save_png(build(), fig_dir / f"{name}.png")
         uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         refs[name] = FigureRef(name, f"{fig_dir.name}/{name}.png", uri, captions[name])
     return refs

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from latentlab.params import flatten
+from latentlab.report.blocks import para
 from latentlab.report.gitstate import GitState
-from latentlab.report.words import DASH, fmt, para
+from latentlab.report.words import DASH, fmt
 
 # latent_stats.json keys (under each method) shown first: the comparison table's ranked
 # columns and the VAE's bound on log p(x).

@@ -13,18 +13,16 @@ cap, binarisation ``none``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import numpy as np
 
 from latentlab.params import MODELS
+from latentlab.report.blocks import FigureRef
+from latentlab.report.blocks import figure as _fig
+from latentlab.report.blocks import para as _p
 from latentlab.report.inputs import ReportInputs
 from latentlab.report.words import NO_LABELS_SENTENCE, fmt, pct, section_ref
-from latentlab.report.words import figure as _fig
-from latentlab.report.words import para as _p
-
-if TYPE_CHECKING:
-    from latentlab.report.build import FigureRef
 
 SHA_SHORT = 12  # hex digits of the data checksum shown in running text
 SPLITS = ("train", "val", "test")

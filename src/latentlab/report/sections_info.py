@@ -12,25 +12,14 @@ checked on the numbers, and their failure is reported, not hidden.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import numpy as np
 
 from latentlab.params import MODELS
+from latentlab.report.blocks import Column, FigureRef, figure, para, table_block
 from latentlab.report.inputs import ReportInputs
-from latentlab.report.words import (
-    Column,
-    compare_words,
-    figure,
-    fmt,
-    para,
-    pct,
-    section_ref,
-    table_block,
-)
-
-if TYPE_CHECKING:
-    from latentlab.report.build import FigureRef
+from latentlab.report.words import compare_words, fmt, pct, section_ref
 
 # An identity such as H(p, q) = H(p) + KL(p ‖ q) "holds" on the recorded numbers when both
 # sides agree to this fraction of the larger term's size: some inputs (log p(x), ELBO_K) are

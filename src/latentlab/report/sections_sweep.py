@@ -12,23 +12,12 @@ and the text says so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import numpy as np
 
-from latentlab.report.words import (
-    NO_LABELS,
-    NO_LABELS_SENTENCE,
-    Column,
-    figure,
-    fmt,
-    para,
-    pct,
-    table_block,
-)
-
-if TYPE_CHECKING:
-    from latentlab.report.build import FigureRef
+from latentlab.report.blocks import Column, FigureRef, figure, para, table_block
+from latentlab.report.words import NO_LABELS, NO_LABELS_SENTENCE, fmt, pct
 
 # The source text's claim: "about 25 % corruption gave the lowest loss". Our best level
 # agrees with it when it lies within CLAIM_TOLERANCE of CLAIM_LEVEL ("about").

@@ -1,20 +1,16 @@
-"""The report's shared vocabulary: number formatting, comparisons, blocks, tables, sections.
+"""The report's shared vocabulary: number formatting, comparisons, section numbers.
 
-Every module that writes report text (:mod:`latentlab.report.text`,
-:mod:`latentlab.report.sections_info`, :mod:`latentlab.report.sections_sweep`)
-uses these helpers, so a number prints the same way everywhere and a
-comparison's direction is always computed the same way. Plain strings and
-dicts only: nothing here knows of files, figures' pixels or templates.
+Every module that writes report text (the ``sections_*`` modules and
+:mod:`latentlab.report.contents`) uses these helpers, so a number prints the
+same way everywhere and a comparison's direction is always computed the same
+way; the blocks they return are built with :mod:`latentlab.report.blocks`.
+Plain strings only: nothing here knows of files, figures' pixels or templates.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
-
-if TYPE_CHECKING:  # for annotations only: importing build at run time would be a cycle
-    from latentlab.report.build import FigureRef
+from typing import Mapping
 
 DASH = "—"
 # Said wherever a label-based metric would be, for a data set without labels.
@@ -88,58 +84,3 @@ def best_keys(values: Mapping[str, float | None], better: str) -> set[str]:
         return set()
     target = max(present.values()) if better == "max" else min(present.values())
     return {k for k, v in present.items() if math.isclose(v, target, rel_tol=1e-12)}
-
-
-# --------------------------------------------------------------------------
-# Blocks
-# --------------------------------------------------------------------------
-
-
-def para(text: str) -> dict:
-    """A paragraph block; ```key``` spans become <code> in HTML."""
-    return {"kind": "p", "text": text}
-
-
-def figure(ref: FigureRef) -> dict:
-    return {"kind": "figure", "ref": ref}
-
-
-@dataclass(frozen=True)
-class Column:
-    """A table column; ``better`` is "max", "min" or None (not ranked)."""
-
-    key: str
-    header: str
-    better: str | None
-    digits: int = 4
-
-
-def table_block(table_id: str, row_header: str, labels: Sequence[str],
-                columns: Sequence[Column], values: Mapping[str, Mapping[str, float | None]],
-                as_text=None) -> dict:
-    """A table block: one row per label, the best of each ranked column marked.
-
-    Parameters
-    ----------
-    table_id : str
-        The HTML id of the table (``comparison-table``).
-    row_header : str
-        Header of the label column ("method", "model", ...).
-    labels : sequence of str
-        Row labels, in order.
-    columns : sequence of Column
-    values : mapping of column key -> (label -> value or None)
-    as_text : callable (Column, value) -> str, optional
-        Formats a present value; :func:`fmt` with the column's digits by default.
-    """
-    as_text = as_text or (lambda col, v: fmt(v, col.digits))
-    cells: dict[str, list[dict]] = {label: [] for label in labels}
-    for col in columns:
-        best = best_keys(values[col.key], col.better) if col.better else set()
-        for label in labels:
-            v = values[col.key].get(label)
-            cells[label].append({"text": DASH if v is None else as_text(col, v),
-                                 "best": label in best})
-    return {"kind": "table", "table": {
-        "id": table_id, "row_header": row_header, "columns": [c.header for c in columns],
-        "rows": [{"label": label, "cells": cells[label]} for label in labels]}}

@@ -1,0 +1,129 @@
+"""Read the outputs of every stage that the report shows, and check them.
+
+:func:`load_inputs` reads the files named by a
+:class:`~latentlab.report.inputs.ReportPaths` into a
+:class:`~latentlab.report.inputs.ReportInputs`, each file with its reader of
+:mod:`latentlab.report.inputs_files`, then checks them against each other
+(:mod:`latentlab.report.inputs_checks`); a problem is a one-line
+:class:`~latentlab.io.DataFileError` that names the file. It is kept apart from
+the wording and the rendering so that a bad or stale input fails here, with the
+file named, before any figure or sentence is made; no module of the reading
+imports a section or :mod:`~latentlab.report.build`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from latentlab import params as params_module
+from latentlab.io import DataFileError, read_json, read_npz
+from latentlab.params import BASELINES, MODELS
+from latentlab.report.gitstate import committed_json, read_git_state
+from latentlab.report.inputs import METHODS, ReportInputs, ReportPaths
+from latentlab.report.inputs_checks import (
+    agreed_binarize,
+    agreed_has_labels,
+    check_shapes,
+    check_tsne,
+    check_walks,
+)
+from latentlab.report.inputs_files import (
+    CODE_KEYS,
+    CURVE_COLUMNS,
+    SOURCE_KEYS,
+    SPLIT_KEYS,
+    WALK_KEYS,
+    read_baseline,
+    read_dae_sweep,
+    read_embedding,
+    read_evaluate,
+    read_fit_seconds,
+    read_kl_per_dim,
+    read_latent_stats,
+    read_moments,
+    read_object,
+    read_table,
+    read_text,
+    read_train_metrics,
+)
+
+
+def load_inputs(paths: ReportPaths) -> ReportInputs:
+    """Read and check every input of the report.
+
+    Raises
+    ------
+    DataFileError
+        A file is missing, unreadable, or lacks a key, column or method the
+        report needs; the message names the file.
+    """
+    for flag, mapping, expected in (("codes", paths.codes, METHODS),
+                                    ("train-metrics", paths.train_metrics, MODELS),
+                                    ("curves", paths.curves, MODELS),
+                                    ("baseline-metrics", paths.baseline_metrics, BASELINES)):
+        _require_methods(mapping, expected, flag)
+    splits = read_npz(paths.data, required=SPLIT_KEYS)
+    params_text = read_text(paths.params)
+    source = read_object(paths.source, SOURCE_KEYS)
+    meta = {} if paths.meta is None else read_object(paths.meta, ())
+    has_labels = agreed_has_labels(paths, source, meta, splits)
+    binarize = agreed_binarize(paths, meta, splits)
+    latent_stats = read_latent_stats(paths.latent_stats, has_labels)
+    root = Path(paths.params).parent  # the repository root: params.yaml lives there
+    git = read_git_state(root)
+    compared = _compared_metrics(paths, root)
+    inputs = ReportInputs(
+        source=source,
+        meta=meta,
+        has_labels=has_labels,
+        binarize=binarize,
+        splits=splits,
+        codes={m: read_npz(paths.codes[m], required=CODE_KEYS[m]) for m in METHODS},
+        train_metrics={m: read_train_metrics(paths.train_metrics[m], m, binarize)
+                       for m in MODELS},
+        curves={m: read_table(paths.curves[m], CURVE_COLUMNS[m]) for m in MODELS},
+        baseline_metrics={m: read_baseline(paths.baseline_metrics[m], m) for m in BASELINES},
+        latent_stats=latent_stats,
+        fit_seconds=read_fit_seconds(paths.fit_seconds),
+        moments=read_moments(paths.moments),
+        embeddings={m: read_embedding(Path(paths.embeddings_dir) / f"{m}.csv") for m in METHODS},
+        evaluate=read_evaluate(paths, latent_stats["vae"]),
+        walks=read_npz(paths.walks, required=WALK_KEYS),
+        kl_per_dim=read_kl_per_dim(paths.kl_per_dim, latent_stats["vae"]),
+        dae_sweep=read_dae_sweep(paths, has_labels),
+        params_text=params_text,
+        vae_params=params_module.load("train.vae", paths.params),
+        git=git,
+        metrics_now={label: read_json(path) for label, path in compared.items()},
+        metrics_before=(None if git.commit is None else
+                        {label: committed_json(git.commit, path)
+                         for label, path in compared.items()}),
+    )
+    check_shapes(inputs, paths)
+    check_tsne(inputs, paths)
+    check_walks(inputs, paths.walks)
+    return inputs
+
+
+def _compared_metrics(paths: ReportPaths, root: Path) -> dict[str, Path]:
+    """The metrics files of "What changed" (every metrics input but the wall times), keyed
+    by their path relative to ``root`` (as ``dvc metrics diff`` names them)."""
+    files = [*(paths.train_metrics[m] for m in MODELS),
+             *(paths.baseline_metrics[m] for m in BASELINES),
+             paths.evaluate, paths.latent_stats, paths.dae_sweep_scores]
+    out = {}
+    for path in files:
+        try:
+            label = Path(path).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            label = Path(path).as_posix()
+        out[label] = Path(path)
+    return out
+
+
+def _require_methods(mapping: Mapping[str, Path], expected: tuple[str, ...], flag: str) -> None:
+    missing = [m for m in expected if m not in mapping]
+    if missing:
+        raise DataFileError(f"--{flag}: no path for {', '.join(missing)}; "
+                            f"pass {missing[0]}=PATH")
