@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vae-metrics", required=True, help="the VAE's metrics JSON")
     ap.add_argument("--vae-log-px", required=True, help="the evaluate stage's metrics JSON")
     ap.add_argument("--metrics", required=True, help="the comparison table (JSON)")
+    ap.add_argument("--verdict", required=True,
+                    help="per criterion: the best method or the tied leaders (JSON)")
     ap.add_argument("--fit-seconds", required=True, help="wall seconds per method (JSON)")
     ap.add_argument("--moments", required=True, help="per-dimension moments (CSV)")
     ap.add_argument("--kl-per-dim", required=True, help="the VAE's per-dimension KL (CSV)")
@@ -50,13 +52,15 @@ def main(argv: list[str] | None = None) -> int:
                      params_file=args.params, link=args.link) as run:
         from latentlab.analysis import latent_stats
 
-        table = latent_stats.compare_methods(
+        table, verdict = latent_stats.compare_methods(
             splits, codes, io.read_json(args.vae_metrics)["test"],
             io.read_json(args.vae_log_px)["vae"], knn_neighbors=p.knn_neighbors,
             trustworthiness_neighbors=p.trustworthiness_neighbors,
             active_unit_threshold=vae_p.active_unit_threshold,
-            collapse_min_active_fraction=vae_p.collapse_min_active_fraction, seed=p.seed)
+            collapse_min_active_fraction=vae_p.collapse_min_active_fraction, seed=p.seed,
+            bootstrap_samples=p.bootstrap_samples, confidence=p.confidence)
         io.atomic_write_json(args.metrics, table)
+        io.atomic_write_json(args.verdict, latent_stats.verdict_record(verdict, p, splits))
         io.atomic_write_json(args.fit_seconds, timings)
         io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],
                             latent_stats.moment_rows(codes))
@@ -82,10 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         run.log_metrics({f"dae_sweep/{key}/{k}": v for key, row in scores.items()
                          for k, v in row.items()})
         run.log_artifact(args.metrics)
+        run.log_artifact(args.verdict)
     for method, row in table.items():
         knn = f"knn {row['knn_accuracy']:.3f} " if "knn_accuracy" in row else "(no labels) "
         print(f"latent_stats: {method:5s} {knn}trust {row['trustworthiness']:.3f} "
               f"KL(fit||N(0,I)) {row['latent_kl_to_prior_nats']:.3g} nats")
+    for criterion, v in verdict.items():
+        lead = (f"best {v['top']}" if v["decided"] else
+                f"tied: {', '.join(v['leaders'])}") if v["ranked"] else "nothing ranked"
+        print(f"latent_stats: {criterion}: {lead}"
+              + "".join(f"; {m} not ranked ({why})" for m, why in v["excluded"].items()))
     print(f"latent_stats: dae sweep best level by recon MSE {scores['best']['by_recon_mse']}, "
           f"by probe accuracy {scores['best'].get('by_probe_accuracy', 'n/a (no labels)')}")
     vae = table["vae"]

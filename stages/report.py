@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-metrics", required=True, nargs="+", type=method_path,
                     metavar="METHOD=PATH", help="metrics JSON of pca and tsne")
     ap.add_argument("--latent-stats", required=True, type=Path, help="the comparison table JSON")
+    ap.add_argument("--verdict", required=True, type=Path,
+                    help="best, tied or not ranked per criterion, from paired intervals (JSON)")
     ap.add_argument("--fit-seconds", required=True, type=Path, help="wall seconds per method")
     ap.add_argument("--moments", required=True, type=Path, help="per-dimension moments (CSV)")
     ap.add_argument("--embeddings-dir", required=True, type=Path, help="<method>.csv, 2-D")
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         source=args.source, data=args.data, codes=dict(args.codes),
         train_metrics=dict(args.train_metrics), curves=dict(args.curves),
         baseline_metrics=dict(args.baseline_metrics), latent_stats=args.latent_stats,
-        fit_seconds=args.fit_seconds, moments=args.moments,
+        verdict=args.verdict, fit_seconds=args.fit_seconds, moments=args.moments,
         embeddings_dir=args.embeddings_dir, params=args.params, evaluate=args.evaluate_metrics,
         walks=args.walks, kl_per_dim=args.kl_per_dim, dae_sweep_scores=args.dae_sweep_scores,
         dae_sweep_plot=args.dae_sweep_plot, meta=args.meta)

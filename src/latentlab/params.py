@@ -133,10 +133,12 @@ def _learning_rate(value: Any) -> str | None:
 
 INF = float("inf")
 # Keys added after params files were in users' hands: absent means the dataclass default
-# (device: auto, precision: fp32, t-SNE threads: 2), so an older params.yaml still validates.
+# (device: auto, precision: fp32, t-SNE threads: 2, 1 000 bootstrap resamples at 95 %), so an
+# older params.yaml still validates.
 TSNE_THREADS = 2  # baselines.tsne.num_threads when an older params.yaml lacks it
 OPTIONAL_KEYS = frozenset({"train.common.device", "train.common.precision", "evaluate.device",
-                           "baselines.tsne.num_threads"})
+                           "baselines.tsne.num_threads", "latent_stats.bootstrap_samples",
+                           "latent_stats.confidence"})
 
 TRAIN_COMMON = {
     "hidden_sizes": _auto_or(_positive_int_list),
@@ -203,6 +205,8 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
         "knn_neighbors": _int_at_least(1),
         "trustworthiness_neighbors": _int_at_least(1),
         "plot_points": _int_at_least(10),
+        "bootstrap_samples": _int_at_least(100),
+        "confidence": _float_in(0.5, 1.0, high_open=True),
     },
     "dae_sweep": {
         "noise_type": _one_of(NOISE_TYPES),
@@ -322,6 +326,8 @@ class LatentStatsParams:
     trustworthiness_neighbors: int
     plot_points: int
     seed: int
+    bootstrap_samples: int = 1000  # resamples of the test items behind every interval
+    confidence: float = 0.95  # of every interval, and of the paired intervals the verdict uses
 
 
 @dataclass(frozen=True)

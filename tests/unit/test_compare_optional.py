@@ -22,8 +22,10 @@ def _splits(labelled=True):
 
 
 def _compare(splits, codes):
-    return compare_methods(splits, codes, {}, {}, knn_neighbors=3, trustworthiness_neighbors=3,
-                           active_unit_threshold=0.01, collapse_min_active_fraction=0.5, seed=0)
+    table, _ = compare_methods(splits, codes, {}, {}, knn_neighbors=3, trustworthiness_neighbors=3,
+                               active_unit_threshold=0.01, collapse_min_active_fraction=0.5,
+                               seed=0)
+    return table
 
 
 def test_without_labels_the_label_metrics_are_left_out():

@@ -25,8 +25,10 @@ from latentlab.report import (
     sections_models,
     sections_provenance,
     sections_sweep,
+    verdicts,
 )
 from latentlab.report.build import ReportPaths, build_report, load_inputs
+from latentlab.report.inputs import Criterion, Verdict
 from latentlab.report.words import fmt
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,9 +59,18 @@ STATS = {
             "recon_mse": 0.020, "latent_kl_to_prior_nats": 0.8,
             "latent_kl_to_prior_diag_nats": 0.7, "latent_mean_abs": 0.05, "latent_var_mean": 0.9},
 }
-BEST = {"kNN accuracy": ("max", "knn_accuracy"), "probe accuracy": ("max", "probe_accuracy"),
-        "trustworthiness": ("max", "trustworthiness"), "recon MSE": ("min", "recon_mse"),
-        "KL(fit": ("min", "latent_kl_to_prior_nats")}
+# The criteria of metrics/verdict.json and which way is better; the header each has.
+CRITERIA = {"knn_accuracy": "max", "probe_accuracy": "max", "trustworthiness": "max",
+            "recon_mse": "min", "latent_kl_to_prior_nats": "min"}
+HEADERS = {"knn_accuracy": "kNN accuracy", "probe_accuracy": "probe accuracy",
+           "trustworthiness": "trustworthiness", "recon_mse": "recon MSE",
+           "latent_kl_to_prior_nats": "KL(fit"}
+# The verdict the fixtures write: kNN accuracy undecided (dae, the top once t-SNE is left
+# out, within noise of ae), every other criterion decided for its top.
+TIED = {"knn_accuracy": ("ae",)}
+DECIDED = {"probe_accuracy": "pca", "trustworthiness": "ae", "recon_mse": "dae",
+           "latent_kl_to_prior_nats": "vae"}
+CI_SPREAD = 0.02  # each value's interval in the fixtures: value × (1 ∓ 0.02)
 # The reconstruction term read as H(p, q) = H(p) + KL(p ‖ q): (cross-entropy, entropy, KL).
 RECON_INFO = {"ae": (16.5, 13.5, 3.0), "dae": (17.0, 13.5, 3.5), "vae": (19.5, 13.5, 6.0)}
 # The VAE's KL per latent dimension: two active, two collapsed; sums to test.kl = 8.0.
@@ -167,12 +178,57 @@ def _write_codes(root: Path, rng: np.random.Generator,
                             index_train=rows_train, index_test=rows_test)
 
 
+def make_verdict(table: dict, tied: dict = TIED, collapsed: bool = False) -> dict:
+    """metrics/verdict.json for ``table`` as the latent_stats stage writes it: t-SNE left out
+    (transductive), a method without the value left out (no_value), a collapsed VAE left out
+    of the prior match; the methods in ``tied[criterion]`` within noise of the top, every
+    other difference interval excluding 0."""
+    criteria = {}
+    for key, better in CRITERIA.items():
+        if not any(key in row for row in table.values()):
+            continue
+        excluded = {}
+        for m in METHODS:
+            if key not in table[m]:
+                excluded[m] = "no_value"
+            elif m == "tsne":
+                excluded[m] = "transductive"
+            elif collapsed and m == "vae" and key == "latent_kl_to_prior_nats":
+                excluded[m] = "collapsed"
+        sign = 1.0 if better == "max" else -1.0
+        ranked = sorted((m for m in METHODS if m not in excluded),
+                        key=lambda m: -sign * table[m][key])
+        top, differences = ranked[0], {}
+        for m in ranked[1:]:
+            d = sign * (table[top][key] - table[m][key])
+            differences[m] = ({"low": -d, "high": 2 * d + 0.01} if m in tied.get(key, ())
+                              else {"low": d / 2, "high": 1.5 * d})
+        leaders = [top] + [m for m in ranked[1:] if differences[m]["low"] <= 0.0]
+        criteria[key] = {"better": better, "top": top, "ranked": ranked, "leaders": leaders,
+                         "decided": len(ranked) > 1 and leaders == [top], "excluded": excluded,
+                         "differences": differences}
+    return {"protocol": {"bootstrap_samples": 200, "confidence": 0.95, "n_test": N_TEST,
+                         "seed": 0, "trustworthiness_method": "per-point contributions on the "
+                                                              "full test set, bootstrapped"},
+            "criteria": criteria}
+
+
+def as_verdict(obj: dict) -> Verdict:
+    """A verdict.json object as the report holds it (for the wording's unit tests)."""
+    return Verdict(obj["protocol"], {key: Criterion(
+        key=key, better=c["better"], ranked=tuple(c["ranked"]), leaders=tuple(c["leaders"]),
+        decided=c["decided"], excluded=dict(c["excluded"]),
+        differences={m: (d["low"], d["high"]) for m, d in c["differences"].items()})
+        for key, c in obj["criteria"].items()})
+
+
 def _write_metrics(root: Path, stats: dict, likelihood: str, evaluate: dict,
                    binarize: str | None = None,
                    tsne_rows: tuple[np.ndarray, np.ndarray] | None = None,
-                   labelled: bool = True) -> None:
+                   labelled: bool = True, tied: dict = TIED, collapsed: bool = False) -> None:
     """``binarize`` None: train metrics as older runs wrote them (no binarize keys);
-    ``tsne_rows`` None: a t-SNE of every point, recorded as older runs did."""
+    ``tsne_rows`` None: a t-SNE of every point, recorded as older runs did; ``tied`` and
+    ``collapsed``: the verdict (:func:`make_verdict`)."""
     for model in MODELS:
         test = {"recon": 20.0 + MODELS.index(model), "bits_per_dim": 0.45}
         if model == "vae":
@@ -198,6 +254,11 @@ def _write_metrics(root: Path, stats: dict, likelihood: str, evaluate: dict,
                  for m, row in table.items()}
     if tsne_rows is not None:
         table["tsne"]["n_test_points"] = len(tsne_rows[1])
+    for row in table.values():  # each criterion's 95 % interval beside its value
+        for key in [k for k in CRITERIA if k in row]:
+            row.update({f"{key}_ci_low": row[key] * (1 - CI_SPREAD),
+                        f"{key}_ci_high": row[key] * (1 + CI_SPREAD)})
+    io.atomic_write_json(root / "metrics/verdict.json", make_verdict(table, tied, collapsed))
     for model, (ce, h, kl) in RECON_INFO.items():
         table[model].update(recon_cross_entropy_nats=ce, data_entropy_nats=h, recon_kl_nats=kl)
     table["vae"].update(test_recon_nats=25.0, test_kl_nats=8.0, test_elbo_nats=-33.0,
@@ -258,7 +319,8 @@ def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
                  sweep: dict[float, dict] = SWEEP, evaluate: dict = EVALUATE,
                  grid_models: tuple[str, ...] = (), *, labelled: bool = True,
                  binarize: str | None = None, tsne_keep: tuple[int, int] | None = None,
-                 plot_points: int | None = None) -> ReportPaths:
+                 plot_points: int | None = None, tied: dict = TIED,
+                 collapsed: bool = False) -> ReportPaths:
     """Write every input file under ``root`` at its dvc.yaml path; return the paths.
 
     ``grid_models`` get a decoded prior grid in walks.npz (as 2-D latent spaces do).
@@ -266,7 +328,8 @@ def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
     subsample keys, no meta.json). ``labelled`` False: a data set without labels;
     ``binarize``: the preprocessing's mode, recorded in meta.json, the splits and the train
     metrics; ``tsne_keep`` = (k_train, k_test): t-SNE on a subsample of that many rows per
-    split; ``plot_points``: embedding CSVs cut to that many rows.
+    split; ``plot_points``: embedding CSVs cut to that many rows; ``tied`` and ``collapsed``:
+    the verdict (:func:`make_verdict`).
     """
     rng = np.random.default_rng(0)
     y = {s: np.arange(n, dtype=np.int64) % 10 if labelled else np.full(n, -1, np.int64)
@@ -298,7 +361,8 @@ def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
                  (np.arange(0, N_TRAIN, N_TRAIN // tsne_keep[0])[:tsne_keep[0]],
                   np.arange(0, N_TEST, N_TEST // tsne_keep[1])[:tsne_keep[1]]))
     _write_codes(root, rng, tsne_rows)
-    _write_metrics(root, stats, likelihood, evaluate, binarize, tsne_rows, labelled)
+    _write_metrics(root, stats, likelihood, evaluate, binarize, tsne_rows, labelled, tied,
+                   collapsed)
     _write_plots(root, rng, y["test"], tsne_rows, plot_points)
     _write_evaluation(root, rng, sweep, grid_models, labelled)
     (root / "params.yaml").write_text(PARAMS_YAML)
@@ -310,6 +374,7 @@ def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
         curves={m: root / f"plots/train/{m}.csv" for m in MODELS},
         baseline_metrics={m: root / f"metrics/baseline/{m}.json" for m in ("pca", "tsne")},
         latent_stats=root / "metrics/latent_stats.json",
+        verdict=root / "metrics/verdict.json",
         fit_seconds=root / "metrics/fit_seconds.json",
         moments=root / "plots/latent_stats/moments.csv",
         embeddings_dir=root / "plots/embeddings", params=root / "params.yaml",
@@ -387,9 +452,23 @@ def md_table_rows(md: str, row_header: str = "method") -> list[list[str]]:
     return rows
 
 
-def expected_best(key: str, better: str) -> str:
-    values = {m: s[key] for m, s in STATS.items() if key in s}
-    return (max if better == "max" else min)(values, key=values.get)
+def cell_of(key: str, method: str, stats: dict = STATS) -> str:
+    """A ranked cell's text as the fixtures make it: value (low–high), no mark."""
+    v = stats[method][key]
+    shown = fmt(v)
+    decimals = len(shown.split(".")[1])
+    return (f"{shown} ({v * (1 - CI_SPREAD):.{decimals}f}–"
+            f"{v * (1 + CI_SPREAD):.{decimals}f})")
+
+
+def column_cells(out: Path, key: str) -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
+    """One ranked column: {method: (html text, html bold)} and {method: markdown cell}."""
+    table = parse_table((out / "report.html").read_text())
+    col = next(i for i, h in enumerate(table.headers) if h.startswith(HEADERS[key]))
+    assert ("↑" if CRITERIA[key] == "max" else "↓") in table.headers[col]
+    html = {row[0][0]: row[col] for row in table.rows}
+    md = {r[0]: r[col] for r in md_table_rows((out / "report.md").read_text())}
+    return html, md
 
 
 # --------------------------------------------------------------------------
@@ -431,16 +510,86 @@ def test_table_has_one_row_per_method(built):
     assert [row[0] for row in md_table_rows((built / "report.md").read_text())] == list(METHODS)
 
 
-@pytest.mark.parametrize("header", list(BEST))
-def test_best_value_per_column_is_highlighted(built, header):
-    better, key = BEST[header]
-    table = parse_table((built / "report.html").read_text())
-    col = next(i for i, h in enumerate(table.headers) if h.startswith(header))
-    assert ("↑" if better == "max" else "↓") in table.headers[col]
-    highlighted = [row[0][0] for row in table.rows if row[col][1]]
-    assert highlighted == [expected_best(key, better)]
-    md_rows = md_table_rows((built / "report.md").read_text())
-    assert [r[0] for r in md_rows if r[col].startswith("**")] == [expected_best(key, better)]
+@pytest.mark.parametrize("key", list(DECIDED))
+def test_a_decided_criterion_bolds_its_best_and_only_it(built, key):
+    html, md = column_cells(built, key)
+    best = DECIDED[key]
+    assert [m for m, (_, bold) in html.items() if bold] == [best]
+    assert html[best][0] == cell_of(key, best)  # the value and its interval, no mark
+    assert [m for m, text in md.items() if text.startswith("**")] == [best]
+    assert md[best] == f"**{cell_of(key, best)}**"
+    assert not any(text.endswith("≈") for text, _ in html.values())
+    words = (built / "report.md").read_text()
+    assert f"(`{key}`): best {best}, beyond noise (every paired 95% interval of its " \
+           "difference excludes 0: " in words
+
+
+def test_a_tied_criterion_bolds_nothing_and_marks_its_leaders_alike(built):
+    html, md = column_cells(built, "knn_accuracy")
+    assert not any(bold for _, bold in html.values())
+    assert not any(text.startswith("**") for text in md.values())
+    assert {m: text for m, (text, _) in html.items() if text.endswith(" ≈")} == {
+        "dae": cell_of("knn_accuracy", "dae") + " ≈", "ae": cell_of("knn_accuracy", "ae") + " ≈"}
+    assert md["pca"] == cell_of("knn_accuracy", "pca")
+    words = (built / "report.md").read_text()
+    assert "kNN accuracy (`knn_accuracy`): dae and ae tied for best (paired 95% interval of " \
+           "dae − ae: -0.0100 to 0.0300; includes 0); then, by point estimate, vae, pca, each " \
+           "behind dae beyond noise (dae − vae: 0.0150 to 0.0450; dae − pca: 0.055 to " \
+           "0.165). Not ranked: tsne (transductive" in words
+    assert "≈: tied for best" in words
+
+
+@pytest.mark.parametrize("tied", [TIED, {}])
+def test_transductive_tsne_is_not_bold_even_with_the_highest_value(tmp_path, tied):
+    stats = {m: dict(s) for m, s in STATS.items()}
+    stats["tsne"]["trustworthiness"] = 0.99  # above every encoder, as is its kNN accuracy
+    out = tmp_path / "reports"
+    build_report(load_inputs(write_inputs(tmp_path, stats, tied=tied)), out, N_EXAMPLES)
+    for key in ("knn_accuracy", "trustworthiness"):
+        html, md = column_cells(out, key)
+        assert html["tsne"] == (cell_of(key, "tsne", stats) + " †", False)
+        assert md["tsne"] == cell_of(key, "tsne", stats) + " †"
+    html, _ = column_cells(out, "knn_accuracy")
+    assert [m for m, (_, bold) in html.items() if bold] == ([] if tied else ["dae"])
+    words = _words(load_inputs(write_inputs(tmp_path, stats, tied=tied)))["comparison"]
+    assert "t-SNE's kNN accuracy, 0.9500 (0.9310–0.9690) (`knn_accuracy`), is shown but not " \
+           "ranked: it embedded train and test jointly (section 4)" in words
+    assert "Its point estimate is above that of dae, the ranked top (0.9100): a lead the joint " \
+           "embedding explains, and no paired interval tests it." in words
+    assert "†: not ranked, transductive" in words
+    assert "lead in" not in words.replace("a lead the joint", "")
+
+
+def test_a_value_outside_its_own_interval_is_said(tmp_path):
+    paths = write_inputs(tmp_path)
+    assert "Outside its own interval" not in _words(load_inputs(paths))["comparison"]
+    _edit_json(paths.latent_stats, lambda o: o["vae"].update(
+        latent_kl_to_prior_nats_ci_low=1.0, latent_kl_to_prior_nats_ci_high=4.0))
+    words = _words(load_inputs(paths))["comparison"]
+    assert "Outside its own interval: vae's KL(fit ‖ N(0, I)) nats (`latent_kl_to_prior_nats`), " \
+           "0.8000 (1.0000–4.0000). A percentile interval need not hold a value" in words
+
+
+def test_a_collapsed_vae_with_the_lowest_kl_is_flagged_not_best(tmp_path):
+    out = tmp_path / "reports"
+    inputs = load_inputs(write_inputs(tmp_path, collapsed=True))
+    build_report(inputs, out, N_EXAMPLES)
+    html, md = column_cells(out, "latent_kl_to_prior_nats")
+    assert html["vae"] == (cell_of("latent_kl_to_prior_nats", "vae") + " ‡", False)
+    assert [m for m, (_, bold) in html.items() if bold] == ["pca"]  # the lowest but the VAE's
+    assert md["vae"] == cell_of("latent_kl_to_prior_nats", "vae") + " ‡"
+    words = _words(inputs)
+    assert "(`latent_kl_to_prior_nats`): best pca, beyond noise" in words["comparison"]
+    assert "Not ranked: tsne (transductive: train and test embedded jointly, section 4), vae " \
+           "(flagged: its posterior collapsed, so its codes match the prior trivially" \
+           in words["comparison"]
+    assert "‡: flagged, not ranked" in words["comparison"]
+    assert words["latent"].count("The VAE's codes match the prior only trivially: its posterior "
+                                 "collapsed (`posterior_collapse`, section 8), so KL(fit ‖ "
+                                 "N(0, I)) = 0.8000 nats") == 1
+    assert "Closest to the prior of the ranked methods, beyond noise, is pca: 12.00 nats." in \
+        words["latent"]
+    assert "The VAE's codes follow the prior" not in words["latent"]
 
 
 def test_tsne_cannot_reconstruct(built):
@@ -463,18 +612,22 @@ def test_text_cites_the_numbers(built):
     assert "ababababababab" not in md.split("## 12. Provenance")[0]  # short sha before it
 
 
-@pytest.mark.parametrize(("vae_kl", "ae_kl", "phrase"), [
-    (0.8, 45.0, "The VAE's codes follow the prior"),
-    (45.0, 0.8, "The VAE's codes do not follow the prior better than the AE's"),
-    (5.0, 5.0, "The VAE's codes are no closer to the prior than the AE's"),
+@pytest.mark.parametrize(("vae_kl", "ae_kl", "collapsed", "phrase"), [
+    (0.8, 45.0, False, "The VAE's codes follow the prior"),
+    (45.0, 0.8, False, "The VAE's codes do not follow the prior better than the AE's"),
+    (5.0, 5.0, False, "The VAE's codes are no closer to the prior than the AE's"),
+    (0.8, 45.0, True, "The VAE's codes match the prior only trivially"),
 ])
-def test_prior_claim_follows_the_numbers(vae_kl, ae_kl, phrase):
+def test_prior_claim_follows_the_verdict(vae_kl, ae_kl, collapsed, phrase):
     stats = {m: dict(s) for m, s in STATS.items()}
     stats["vae"]["latent_kl_to_prior_nats"] = vae_kl
     stats["ae"]["latent_kl_to_prior_nats"] = ae_kl
-    sentence = sections_latent.prior_match_sentence(stats)
+    verdict = as_verdict(make_verdict(stats, collapsed=collapsed))
+    sentence = sections_latent.prior_match_sentence(stats, verdict)
     assert sentence.startswith(phrase)
     assert f"= {fmt(vae_kl)} nats vs the AE's {fmt(ae_kl)} nats" in sentence
+    assert ("beyond noise" in sentence) == (vae_kl != ae_kl)
+    assert ("within noise" in sentence) == (vae_kl == ae_kl)
 
 
 @pytest.mark.parametrize(("kl", "active", "start"), [
@@ -520,7 +673,8 @@ def test_build_is_deterministic(tmp_path):
     "data/raw/source.json", "data/processed/splits.npz", "outputs/train/vae/codes.npz",
     "outputs/baseline/pca/codes.npz", "outputs/baseline/tsne/codes.npz",
     "metrics/train/dae.json", "plots/train/vae.csv", "metrics/baseline/tsne.json",
-    "metrics/latent_stats.json", "metrics/fit_seconds.json", "plots/latent_stats/moments.csv",
+    "metrics/latent_stats.json", "metrics/verdict.json", "metrics/fit_seconds.json",
+    "plots/latent_stats/moments.csv",
     "plots/embeddings/ae.csv", "params.yaml", "metrics/evaluate.json",
     "outputs/evaluate/walks.npz", "plots/latent_stats/kl_per_dim.csv",
     "metrics/dae_sweep_scores.json", "plots/latent_stats/dae_sweep.csv",
@@ -544,6 +698,61 @@ def test_missing_key_or_column_names_the_file(tmp_path):
     paths.curves["vae"].write_text("epoch,train_loss\n1,2.0\n")
     with pytest.raises(DataFileError, match=r"vae\.csv: lacks column\(s\) train_recon"):
         load_inputs(paths)
+
+
+def _pop(path: str):
+    """An edit that deletes the dotted key ``path`` of a JSON object."""
+    *parents, last = path.split(".")
+
+    def edit(obj):
+        for key in parents:
+            obj = obj[key]
+        del obj[last]
+    return edit
+
+
+@pytest.mark.parametrize(("relative", "edit", "match"), [
+    ("metrics/verdict.json", _pop("protocol.confidence"),
+     r"verdict\.json: lacks key\(s\) confidence under 'protocol'; rerun"),
+    ("metrics/verdict.json", _pop("criteria.recon_mse"),
+     r"verdict\.json: lacks key\(s\) recon_mse under 'criteria'; rerun"),
+    ("metrics/verdict.json", _pop("criteria.knn_accuracy.leaders"),
+     r"verdict\.json: lacks key\(s\) leaders under 'criteria\.knn_accuracy'; rerun"),
+    ("metrics/verdict.json", _pop("criteria.trustworthiness.differences.pca.low"),
+     r"lacks key\(s\) low under 'criteria\.trustworthiness\.differences\.pca'"),
+    ("metrics/verdict.json", _pop("criteria.trustworthiness.excluded.tsne"),
+     r"criteria\.trustworthiness\.ranked and excluded together must hold each of"),
+    ("metrics/verdict.json",
+     lambda o: o["criteria"]["knn_accuracy"].update(leaders=["dae"], decided=True),
+     r"criteria\.knn_accuracy\.leaders are \['dae'\] but the difference intervals give "
+     r"\['dae', 'ae'\]"),
+    ("metrics/verdict.json",
+     lambda o: o["criteria"]["recon_mse"].update(ranked=["ae", "dae", "vae", "pca"], top="ae"),
+     r"criteria\.recon_mse\.ranked is not in the order of latent_stats\.json's values"),
+    ("metrics/verdict.json", lambda o: o["protocol"].update(n_test=N_TEST + 1),
+     rf"protocol\.n_test = {N_TEST + 1} but the test split has {N_TEST} images"),
+    ("metrics/latent_stats.json", lambda o: o["vae"].update(posterior_collapse=True),
+     r"verdict\.json: criteria\.latent_kl_to_prior_nats\.excluded lacks vae: collapsed but "
+     r"latent_stats\.json has vae\.posterior_collapse = true"),
+    ("metrics/latent_stats.json", _pop("ae.trustworthiness_ci_high"),
+     r"latent_stats\.json: lacks key\(s\) trustworthiness_ci_high under 'ae'"),
+    ("metrics/latent_stats.json", lambda o: o["vae"].update(recon_mse_ci_low=1.0),
+     r"latent_stats\.json: vae\.recon_mse must be a number with an interval low <= high"),
+])
+def test_a_bad_verdict_or_interval_is_a_one_line_error(tmp_path, relative, edit, match):
+    paths = write_inputs(tmp_path)
+    _edit_json(tmp_path / relative, edit)
+    with pytest.raises(DataFileError, match=match) as err:
+        load_inputs(paths)
+    named = "metrics/verdict.json" if "verdict" in match else relative
+    assert str(tmp_path / named) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_without_labels_the_verdict_needs_no_accuracies(tmp_path):
+    paths = write_inputs(tmp_path, labelled=False)
+    assert "knn_accuracy" not in json.loads(paths.verdict.read_text())["criteria"]
+    assert set(load_inputs(paths).verdict.criteria) == {
+        "trustworthiness", "recon_mse", "latent_kl_to_prior_nats"}
 
 
 def test_recon_shape_mismatch_is_reported(tmp_path):
@@ -595,7 +804,8 @@ def _stage_argv(paths: ReportPaths, out_dir: Path) -> list[str]:
     return ["--source", str(paths.source), "--data", str(paths.data),
             "--codes", *pairs(paths.codes), "--train-metrics", *pairs(paths.train_metrics),
             "--curves", *pairs(paths.curves), "--baseline-metrics", *pairs(paths.baseline_metrics),
-            "--latent-stats", str(paths.latent_stats), "--fit-seconds", str(paths.fit_seconds),
+            "--latent-stats", str(paths.latent_stats), "--verdict", str(paths.verdict),
+            "--fit-seconds", str(paths.fit_seconds),
             "--moments", str(paths.moments), "--embeddings-dir", str(paths.embeddings_dir),
             "--evaluate-metrics", str(paths.evaluate), "--walks", str(paths.walks),
             "--kl-per-dim", str(paths.kl_per_dim),
@@ -670,7 +880,8 @@ def test_sections_follow_the_story_with_their_figures(built):
         sections["9. Information theory, measured"]
     assert "(c) The third decomposition, −ELBO = recon + KL, is in section 8" in \
         sections["9. Information theory, measured"]
-    assert "t-SNE's lead in kNN accuracy" in md and "(section 4)" in md
+    assert "t-SNE's kNN accuracy, 0.9500 (0.9310–0.9690) (`knn_accuracy`), is shown but not " \
+           "ranked" in md and "(section 4)" in md
     assert "Images per class, all splits together" in sections["2. Data set"]
     assert "0: 11, 1: 11" in sections["2. Data set"]  # 110 images, labels i % 10
     assert "follow no prior: mean variance 9.000" in sections["5. Autoencoder (AE)"]
@@ -779,9 +990,42 @@ def test_prior_grid_appears_only_when_walks_hold_one(tmp_path, built):
 
 def test_probe_accuracy_caveat_for_tsne_follows_the_numbers(tmp_path):
     words = _words(load_inputs(write_inputs(tmp_path)))["comparison"]
-    assert "Even with its optimistic joint embedding (section 4), t-SNE's probe accuracy " \
-           "(0.8500, `probe_accuracy`) is below pca's (0.9700)" in words
-    assert "t-SNE's lead in kNN accuracy (0.9500 vs dae's 0.9100" in words
+    assert "t-SNE's probe accuracy, 0.8500 (0.8330–0.8670) (`probe_accuracy`), is shown but not " \
+           "ranked: it embedded train and test jointly (section 4)" in words
+    assert "Its point estimate is below that of pca, the ranked top (0.9700)." in words
+    assert "t-SNE's kNN accuracy, 0.9500 (0.9310–0.9690)" in words
+
+
+@pytest.mark.parametrize(("key", "a", "b", "tied", "relation", "evidence"), [
+    ("knn_accuracy", "dae", "ae", TIED, "tied with",
+     "within noise: the paired 95% interval of dae − ae is -0.0100 to 0.0300, including 0"),
+    ("knn_accuracy", "dae", "ae", {}, "higher than",
+     "beyond noise: the paired 95% interval of dae − ae is 0.0050 to 0.0150, excluding 0"),
+    ("recon_mse", "ae", "dae", {}, "higher than",  # lower is better: dae − ae > 0 favours dae
+     "beyond noise: the paired 95% interval of ae − dae is 0.00100 to 0.00300, excluding 0"),
+    ("recon_mse", "ae", "pca", {}, "lower than",
+     "by point estimate only: the verdict tests each method against the top, dae, not ae "
+     "against pca, section 10"),
+    ("knn_accuracy", "ae", "vae", {"knn_accuracy": ("ae", "vae")}, "higher than",
+     "by point estimate only: the verdict tests each method against the top, dae, not ae "
+     "against vae, and has both tied with dae for best, section 10"),
+    ("knn_accuracy", "tsne", "dae", {}, "higher than",
+     "by point estimate only: tsne is not ranked (transductive"),
+])
+def test_pairwise_claims_go_as_far_as_the_verdict(key, a, b, tied, relation, evidence):
+    verdict = as_verdict(make_verdict(STATS, tied=tied))
+    word, why = verdicts.pair_relation(verdict, key, STATS, a, b)
+    assert word == relation
+    assert why.startswith(evidence)
+
+
+def test_the_model_and_baseline_sections_compare_by_the_verdict(tmp_path):
+    words = _words(load_inputs(write_inputs(tmp_path)))
+    assert "its kNN accuracy is tied with the AE's (0.9100 (0.8918–0.9282) vs 0.9000 " \
+           "(0.8820–0.9180), `knn_accuracy`; within noise: the paired 95% interval of dae − ae " \
+           "is -0.0100 to 0.0300, including 0)." in words["dae"]
+    assert "the AE's test recon MSE (0.01200 (0.01176–0.01224), section 5) is lower than PCA's " \
+           "(0.03000 (0.02940–0.03060)) (`recon_mse`; by point estimate only" in words["pca"]
 
 
 @pytest.mark.parametrize(("relative", "change", "match"), [
@@ -870,7 +1114,8 @@ def test_what_changed_lists_the_metrics_that_differ_from_head(tmp_path):
     commit = _commit_all(root)
     assert "No value differs." in _words(load_inputs(paths))["changes"]
 
-    _edit_json(paths.latent_stats, lambda t: t["vae"].update(knn_accuracy=0.93))
+    # a change that keeps the verdict's ranking (dae, ae, vae, pca) true
+    _edit_json(paths.latent_stats, lambda t: t["vae"].update(knn_accuracy=0.885))
     _edit_json(paths.train_metrics["vae"], lambda t: t["test"].update(elbo=-32.5))
     _edit_json(paths.fit_seconds, lambda t: t.update(vae=99.0))  # wall time: left out
     (root / "params.yaml").write_text(PARAMS_YAML.replace("seed: 0", "seed: 1"))
@@ -883,14 +1128,14 @@ def test_what_changed_lists_the_metrics_that_differ_from_head(tmp_path):
     headline = parse_table(html, "changes-table")
     assert headline.headers == ["file", "metric", f"at {commit[:12]}", "now", "change"]
     assert [[c for c, _ in row] for row in headline.rows] == [
-        ["metrics/latent_stats.json", "vae.knn_accuracy", "0.8800", "0.9300", "+0.05000"]]
+        ["metrics/latent_stats.json", "vae.knn_accuracy", "0.8800", "0.8850", "+0.005000"]]
     full = parse_table(html, "changes-all-table")
     assert [(row[0][0], row[1][0]) for row in full.rows] == [
         ("metrics/train/vae.json", "test.elbo"), ("metrics/latent_stats.json",
                                                   "vae.knn_accuracy")]
     assert "<summary>All 2 changed values</summary>" in html and "fit_seconds" not in \
         " ".join(c for row in full.rows for c, _ in row)
-    assert "| metrics/latent_stats.json | vae.knn_accuracy | 0.8800 | 0.9300 | +0.05000 |" \
+    assert "| metrics/latent_stats.json | vae.knn_accuracy | 0.8800 | 0.8850 | +0.005000 |" \
         in changes
     provenance = md.split("## 12. Provenance")[1]
     assert f"- git commit (HEAD when rendered): `{commit}`" in provenance

@@ -53,9 +53,8 @@ def test_a_removed_dep_is_reported(tmp_path):
 def test_a_needless_dep_is_reported(tmp_path):
     text = (ROOT / "dvc.yaml").read_text()
     edited = tmp_path / "dvc.yaml"
-    edited.write_text(text.replace("      - stages/download.py",
-                                   "      - stages/download.py\n      - src/latentlab/analysis/iwae.py",
-                                   1))
+    extra = "      - stages/download.py\n      - src/latentlab/analysis/iwae.py"
+    edited.write_text(text.replace("      - stages/download.py", extra, 1))
     assert problems(edited, ROOT)["download"] == [
         "drop src/latentlab/analysis/iwae.py (never imported)"]
 

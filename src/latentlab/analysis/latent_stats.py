@@ -1,19 +1,30 @@
-"""One comparison table over all five methods, on the test split.
+"""One comparison table over all five methods, on the test split, and its verdict.
 
 For each method: kNN accuracy (classifier fit on the training codes),
 trustworthiness of the test codes as an embedding of the test images,
 reconstruction MSE where the method reconstructs, and the moments of its test
-codes with the KL of their gaussian fit to N(0, I). The VAE adds its test ELBO
-terms (computed by its training stage).
+codes with the KL of their gaussian fit to N(0, I), each ranked number with its
+bootstrap interval (:mod:`latentlab.analysis.intervals`). The VAE adds its test
+ELBO terms (computed by its training stage). Which method is best on what, and
+only beyond noise: :mod:`latentlab.analysis.verdict`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from latentlab.analysis.intervals import (
+    Statistic,
+    mean_statistic,
+    percentile_interval,
+    replicates,
+    resamples,
+)
 from latentlab.analysis.latent import (
+    aggregate_moments,
     bernoulli_decomposition,
     collapse_diagnosis,
+    gaussian_fit_kl_to_prior,
     moments,
     posterior_prior_identities,
     project_2d,
@@ -22,13 +33,19 @@ from latentlab.analysis.latent import (
 )
 from latentlab.analysis.metrics import (
     knn_accuracy,
+    knn_correct,
     probe_accuracy,
+    probe_correct,
     reconstruction_mse,
-    trustworthiness,
+    squared_error_per_item,
+    trustworthiness_per_point,
 )
+from latentlab.analysis.verdict import verdicts
 
 METHODS = ("pca", "tsne", "ae", "dae", "vae")
 LABEL_METRICS = ("knn_accuracy", "probe_accuracy")
+TRUSTWORTHINESS_METHOD = ("per-point contributions, neighbourhoods of the whole test set, "
+                          "bootstrapped over points")
 
 
 def has_labels(splits: dict) -> bool:
@@ -48,11 +65,45 @@ def aligned(splits: dict, arrays: dict) -> tuple[np.ndarray, np.ndarray, np.ndar
     return splits["y_train"][rows_train], splits["x_test"][rows_test], splits["y_test"][rows_test]
 
 
+def method_statistics(splits: dict, arrays: dict, *, knn_neighbors: int,
+                      trustworthiness_neighbors: int, seed: int) -> dict[str, Statistic]:
+    """Each ranked metric of one method as a statistic of resampled test rows.
+
+    The rows index the test items the method's codes cover (all of the test
+    split, or t-SNE's subsample). Accuracies, trustworthiness and recon MSE are
+    means of per-item scores; the KL of the gaussian fit to N(0, I) is refitted
+    on the resampled codes.
+    """
+    y_train, x_test, y_test = aligned(splits, arrays)
+    z_test, logvar = arrays["z_test"], arrays.get("logvar_test")
+    stats = {}
+    if has_labels(splits):  # without labels there is nothing to classify: the keys are left out
+        stats["knn_accuracy"] = mean_statistic(knn_correct(arrays["z_train"], y_train, z_test,
+                                                           y_test, knn_neighbors))
+        stats["probe_accuracy"] = mean_statistic(probe_correct(arrays["z_train"], y_train,
+                                                               z_test, y_test, seed))
+    stats["trustworthiness"] = mean_statistic(
+        trustworthiness_per_point(x_test, z_test, trustworthiness_neighbors))
+    if "recon_test" in arrays:
+        stats["recon_mse"] = mean_statistic(squared_error_per_item(x_test, arrays["recon_test"]))
+    stats["latent_kl_to_prior_nats"] = lambda rows: gaussian_fit_kl_to_prior(*aggregate_moments(
+        z_test[rows], None if logvar is None else logvar[rows]))
+    return stats
+
+
 def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_log_px: dict, *,
                     knn_neighbors: int, trustworthiness_neighbors: int,
                     active_unit_threshold: float, collapse_min_active_fraction: float,
-                    seed: int) -> dict[str, dict]:
-    """The table ``{method: {metric: value}}``.
+                    seed: int, bootstrap_samples: int = 1000,
+                    confidence: float = 0.95) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The table ``{method: {metric: value}}`` with intervals, and the verdict per criterion.
+
+    Each ranked metric (:data:`~latentlab.analysis.verdict.CRITERIA`) gets
+    ``<metric>_ci_low`` and ``<metric>_ci_high``: the ``confidence`` percentile
+    interval over ``bootstrap_samples`` resamples of the test items (seeded by
+    ``seed``; every method covering the whole test split is resampled on the
+    same rows, so differences are paired). The verdict is
+    :func:`~latentlab.analysis.verdict.verdicts` on those same resamples.
 
     Parameters
     ----------
@@ -63,45 +114,52 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
     vae_test : the VAE's test metrics (``recon``, ``kl``, ``elbo``, ``bits_per_dim``), nats
     vae_log_px : the evaluate stage's importance-weighted ``log_px_nats`` and ``gap_nats``
     """
-    table = {}
-    labelled = has_labels(splits)
+    table, on_resamples, rows_of = {}, {}, {}
     for method, arrays in codes.items():
-        y_train, x_test, y_test = aligned(splits, arrays)
-        row = {}
-        if labelled:  # without labels there is nothing to classify: the keys are left out
-            row["knn_accuracy"] = knn_accuracy(arrays["z_train"], y_train, arrays["z_test"],
-                                               y_test, knn_neighbors)
-            row["probe_accuracy"] = probe_accuracy(arrays["z_train"], y_train, arrays["z_test"],
-                                                   y_test, seed)
-        row.update({
-            "trustworthiness": trustworthiness(x_test, arrays["z_test"],
-                                               trustworthiness_neighbors),
-            **summarize_codes(arrays["z_test"], arrays.get("logvar_test")),
-        })
+        stats = method_statistics(splits, arrays, knn_neighbors=knn_neighbors,
+                                  trustworthiness_neighbors=trustworthiness_neighbors, seed=seed)
+        n = len(arrays["z_test"])
+        if n not in rows_of:
+            rows_of[n] = resamples(n, bootstrap_samples, seed)
+        row = {**summarize_codes(arrays["z_test"], arrays.get("logvar_test"))}
+        on_resamples[method] = {}
+        for key, statistic in stats.items():
+            row[key] = float(statistic(np.arange(n)))
+            on_resamples[method][key] = replicates(statistic, rows_of[n])
+            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = percentile_interval(
+                on_resamples[method][key], confidence)
         if "index_test" in arrays:
             row["n_test_points"] = int(len(arrays["index_test"]))
-        if "recon_test" in arrays:
-            row["recon_mse"] = reconstruction_mse(splits["x_test"], arrays["recon_test"])
         if "recon_test" in arrays and method in ("ae", "dae", "vae"):  # sigmoid pixel means
             row.update(bernoulli_decomposition(splits["x_test"], arrays["recon_test"]))
         table[method] = row
+    collapsed = False
     if "vae" in table:
-        vae = table["vae"]
-        vae.update({f"test_{k}_nats": vae_test[k] for k in ("recon", "kl", "elbo")})
-        vae["test_bits_per_dim"] = vae_test["bits_per_dim"]
-        vae.update({"test_log_px_nats": vae_log_px["log_px_nats"],
-                    "test_log_px_bits_per_dim": vae_log_px["log_px_bits_per_dim"],
-                    "test_gap_nats": vae_log_px["gap_nats"],
-                    "iwae_samples": vae_log_px["iwae_samples"]})
-        stats = vae_statistics(codes["vae"]["z_test"], codes["vae"]["logvar_test"],
-                               active_threshold=active_unit_threshold, seed=seed)
-        stats.pop("kl_per_dim_nats")  # a list: written to its own CSV by kl_per_dim_rows
-        vae.update(stats)
-        vae.update(collapse_diagnosis(codes["vae"]["z_test"], codes["vae"]["logvar_test"],
-                                      active_threshold=active_unit_threshold,
-                                      min_active_fraction=collapse_min_active_fraction))
-        vae.update(posterior_prior_identities(codes["vae"]["z_test"], codes["vae"]["logvar_test"]))
-    return table
+        _add_vae_rows(table["vae"], codes["vae"], vae_test, vae_log_px,
+                      active_unit_threshold, collapse_min_active_fraction, seed)
+        collapsed = bool(table["vae"]["posterior_collapse"])
+    verdict = verdicts(table, on_resamples, confidence=confidence, collapsed=collapsed)
+    return table, verdict
+
+
+def _add_vae_rows(vae: dict, arrays: dict, vae_test: dict, vae_log_px: dict,
+                  active_unit_threshold: float, collapse_min_active_fraction: float,
+                  seed: int) -> None:
+    """The VAE's own columns: test ELBO terms, log p(x), I(x; z), active units, collapse."""
+    vae.update({f"test_{k}_nats": vae_test[k] for k in ("recon", "kl", "elbo")})
+    vae["test_bits_per_dim"] = vae_test["bits_per_dim"]
+    vae.update({"test_log_px_nats": vae_log_px["log_px_nats"],
+                "test_log_px_bits_per_dim": vae_log_px["log_px_bits_per_dim"],
+                "test_gap_nats": vae_log_px["gap_nats"],
+                "iwae_samples": vae_log_px["iwae_samples"]})
+    stats = vae_statistics(arrays["z_test"], arrays["logvar_test"],
+                           active_threshold=active_unit_threshold, seed=seed)
+    stats.pop("kl_per_dim_nats")  # a list: written to its own CSV by kl_per_dim_rows
+    vae.update(stats)
+    vae.update(collapse_diagnosis(arrays["z_test"], arrays["logvar_test"],
+                                  active_threshold=active_unit_threshold,
+                                  min_active_fraction=collapse_min_active_fraction))
+    vae.update(posterior_prior_identities(arrays["z_test"], arrays["logvar_test"]))
 
 
 def kl_per_dim_rows(vae_codes: dict, active_unit_threshold: float) -> list[list]:
@@ -190,3 +248,11 @@ def dae_sweep_scores(splits: dict, sweep_codes: dict[float, dict], *,
         scores["best"]["by_knn_accuracy"] = max(
             rows, key=lambda r: r["knn_accuracy"])["noise_level"]
     return scores
+
+
+def verdict_record(verdict: dict[str, dict], p, splits: dict) -> dict:
+    """``metrics/verdict.json``: how the intervals were made, and the verdict per criterion."""
+    return {"protocol": {"bootstrap_samples": p.bootstrap_samples, "confidence": p.confidence,
+                         "n_test": int(len(splits["x_test"])), "seed": p.seed,
+                         "trustworthiness_method": TRUSTWORTHINESS_METHOD},
+            "criteria": verdict}

@@ -4,13 +4,16 @@ Reading the stage outputs: :mod:`latentlab.report.inputs` holds the types
 (``ReportPaths``, ``ReportInputs``, the methods' order);
 :mod:`latentlab.report.inputs_files` reads and checks one file at a time,
 :mod:`latentlab.report.inputs_checks` checks that the files agree with each other,
-and :mod:`latentlab.report.inputs_load` ties them into ``load_inputs``;
+:mod:`latentlab.report.inputs_verdict` reads the verdict and checks it against the
+table it decides, and :mod:`latentlab.report.inputs_load` ties them into ``load_inputs``;
 :mod:`latentlab.report.gitstate` reads the commit the run started from, and its
 metrics, with git.
 
 Writing the text: :mod:`latentlab.report.words` holds the shared vocabulary (number
 formats, computed comparisons, section numbers) and :mod:`latentlab.report.blocks`
-the shared types (paragraph, figure and table blocks, ``FigureRef``, ``Column``).
+the shared types (paragraph, figure and table blocks, ``FigureRef``, ``Column``);
+:mod:`latentlab.report.verdicts` words every comparison of methods as far as the
+verdict's paired intervals carry it (intervals, best, tied, not ranked).
 One module per kind of section, each given the inputs it reads:
 :mod:`latentlab.report.sections_changes` ("What changed": the metrics against those
 committed at HEAD), :mod:`latentlab.report.sections_data` (the data set: source,

@@ -3,7 +3,8 @@
 A section returns a list of blocks, plain dicts that the templates render: a
 paragraph (:func:`para`), a figure (:func:`figure`, which holds a
 :class:`FigureRef`), a table (:func:`table_block`, its columns described by
-:class:`Column`), a key-value list or a code listing. These shared types live
+:class:`Column`, or :func:`table` from cells made by :func:`cell`), a key-value list
+or a code listing. These shared types live
 here, apart from :mod:`latentlab.report.build`, which draws the figures and
 renders the pages: the section modules import this module and never the builder,
 so the report's imports run one way, from the builder down to the sections.
@@ -70,8 +71,19 @@ def table_block(table_id: str, row_header: str, labels: Sequence[str],
         best = best_keys(values[col.key], col.better) if col.better else set()
         for label in labels:
             v = values[col.key].get(label)
-            cells[label].append({"text": DASH if v is None else as_text(col, v),
-                                 "best": label in best})
+            cells[label].append(cell(DASH if v is None else as_text(col, v), label in best))
+    return table(table_id, row_header, [c.header for c in columns],
+                 [(label, cells[label]) for label in labels])
+
+
+def cell(text: str, best: bool = False) -> dict:
+    """A table cell; ``best`` renders it in bold (and highlighted in HTML)."""
+    return {"text": text, "best": best}
+
+
+def table(table_id: str, row_header: str, headers: Sequence[str],
+          rows: Sequence[tuple[str, list[dict]]]) -> dict:
+    """A table block from its rows, each (label, cells made by :func:`cell`)."""
     return {"kind": "table", "table": {
-        "id": table_id, "row_header": row_header, "columns": [c.header for c in columns],
-        "rows": [{"label": label, "cells": cells[label]} for label in labels]}}
+        "id": table_id, "row_header": row_header, "columns": list(headers),
+        "rows": [{"label": label, "cells": cells} for label, cells in rows]}}

@@ -22,6 +22,12 @@ from latentlab.params import BASELINES, MODELS, TrainParams
 from latentlab.report.gitstate import GitState
 
 METHODS = BASELINES + MODELS  # ("pca", "tsne", "ae", "dae", "vae"): the table's row order
+# The criteria metrics/verdict.json decides, and which way is better; the accuracies only
+# for a data set with labels. Each has a 95 % interval beside its value in latent_stats.json.
+CRITERIA = {"knn_accuracy": "max", "probe_accuracy": "max", "trustworthiness": "max",
+            "recon_mse": "min", "latent_kl_to_prior_nats": "min"}
+# Why a method is left out of a criterion's ranking (metrics/verdict.json, ``excluded``).
+EXCLUSION_REASONS = ("transductive", "collapsed", "no_value")
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,8 @@ class ReportPaths:
     ``train_metrics`` and ``curves`` map every model (ae, dae, vae) to its JSON
     and CSV; ``baseline_metrics`` maps pca and tsne to their JSON;
     ``embeddings_dir`` holds ``<method>.csv`` for every method. ``evaluate`` and
-    ``walks`` are the evaluate stage's outputs; ``kl_per_dim``, ``dae_sweep_scores``
-    and ``dae_sweep_plot`` the latent_stats stage's. ``meta`` is the preprocess
+    ``walks`` are the evaluate stage's outputs; ``verdict``, ``kl_per_dim``,
+    ``dae_sweep_scores`` and ``dae_sweep_plot`` the latent_stats stage's. ``meta`` is the preprocess
     stage's record (optional: without it the binarisation is read from the splits).
     """
 
@@ -44,6 +50,7 @@ class ReportPaths:
     curves: Mapping[str, Path]
     baseline_metrics: Mapping[str, Path]
     latent_stats: Path
+    verdict: Path
     fit_seconds: Path
     moments: Path
     embeddings_dir: Path
@@ -54,6 +61,66 @@ class ReportPaths:
     dae_sweep_scores: Path
     dae_sweep_plot: Path
     meta: Path | None = None  # data/processed/meta.json (binarisation, test split, caps)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """The verdict on one criterion (``metrics/verdict.json``, under ``criteria``).
+
+    Attributes
+    ----------
+    key : str
+        The metric (``knn_accuracy``, ...), a key of :data:`CRITERIA`.
+    better : str
+        "max" or "min".
+    ranked : tuple of str
+        The eligible methods, best point estimate first (may be empty).
+    leaders : tuple of str
+        ``ranked[0]`` and every ranked method whose paired difference interval includes 0.
+    decided : bool
+        True when the top's difference to every other ranked method excludes 0.
+    excluded : dict of method -> reason
+        One of :data:`EXCLUSION_REASONS` per method left out of the ranking.
+    differences : dict of method -> (low, high)
+        For each ``ranked[1:]``, the paired interval of how much better the top is
+        (top − m for "max", m − top for "min": positive means the top is better).
+    """
+
+    key: str
+    better: str
+    ranked: tuple[str, ...]
+    leaders: tuple[str, ...]
+    decided: bool
+    excluded: dict[str, str]
+    differences: dict[str, tuple[float, float]]
+
+    @property
+    def top(self) -> str | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def best(self) -> str | None:
+        """The method called best: the top of a decided criterion with a rival, else None."""
+        return self.top if self.decided and len(self.ranked) > 1 else None
+
+    @property
+    def tied(self) -> tuple[str, ...]:
+        """The leaders when they are tied for best (two or more), else ()."""
+        return self.leaders if len(self.leaders) > 1 else ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``metrics/verdict.json``: how the intervals were made and the verdict per criterion.
+
+    ``protocol`` holds ``bootstrap_samples``, ``confidence`` (a fraction), ``n_test``,
+    ``seed`` and ``trustworthiness_method`` (text); ``criteria`` maps each criterion of
+    :data:`CRITERIA` the data set has (no accuracies without labels) to its
+    :class:`Criterion`.
+    """
+
+    protocol: dict
+    criteria: dict[str, Criterion]
 
 
 @dataclass(frozen=True)
@@ -87,7 +154,10 @@ class ReportInputs:
     baseline_metrics : dict of method -> dict
         ``metrics/baseline/{pca,tsne}.json``.
     latent_stats : dict of method -> dict
-        ``metrics/latent_stats.json``.
+        ``metrics/latent_stats.json``; each value of :data:`CRITERIA` with its
+        ``<key>_ci_low`` and ``<key>_ci_high``.
+    verdict : Verdict
+        ``metrics/verdict.json``: which method is best, tied or not ranked, per criterion.
     fit_seconds : dict of method -> float
         Wall seconds of each fit.
     moments : dict of method -> {"dim", "mean", "var"}
@@ -136,6 +206,7 @@ class ReportInputs:
     curves: dict[str, dict[str, np.ndarray]]
     baseline_metrics: dict[str, dict]
     latent_stats: dict[str, dict]
+    verdict: Verdict
     fit_seconds: dict[str, float]
     moments: dict[str, dict[str, np.ndarray]]
     embeddings: dict[str, dict[str, np.ndarray]]

@@ -20,7 +20,7 @@ import numpy as np
 from latentlab import params as params_module
 from latentlab.io import DataFileError, read_csv, read_json
 from latentlab.params import MODELS
-from latentlab.report.inputs import METHODS, ReportPaths
+from latentlab.report.inputs import CRITERIA, METHODS, ReportPaths
 
 SOURCE_KEYS = ("name", "origin", "n_examples", "image_shape", "n_classes", "sha256")
 SPLIT_KEYS = ("x_train", "x_val", "x_test", "y_train", "y_val", "y_test", "image_shape")
@@ -68,7 +68,7 @@ def sweep_scores(has_labels: bool) -> tuple[str, ...]:
     return SWEEP_SCORES if has_labels else SWEEP_SCORES[:1]
 
 
-def _require_keys(obj: Any, keys: tuple[str, ...], path: Path, where: str = "") -> None:
+def require_keys(obj: Any, keys: tuple[str, ...], path: Path, where: str = "") -> None:
     """Raise DataFileError unless ``obj`` is a dict holding every key."""
     if not isinstance(obj, dict):
         raise DataFileError(f"{path}: expected a JSON object{where}; "
@@ -81,14 +81,14 @@ def _require_keys(obj: Any, keys: tuple[str, ...], path: Path, where: str = "") 
 
 def read_object(path: Path, keys: tuple[str, ...]) -> dict:
     obj = read_json(path)
-    _require_keys(obj, keys, path)
+    require_keys(obj, keys, path)
     return obj
 
 
 def read_train_metrics(path: Path, model: str, binarize: str) -> dict:
     """A model's metrics; a recorded ``binarize`` must be the data's (older files lack it)."""
     obj = read_object(path, TRAIN_KEYS)
-    _require_keys(obj["test"], TEST_KEYS[model], path, where=" under 'test'")
+    require_keys(obj["test"], TEST_KEYS[model], path, where=" under 'test'")
     if "binarize" in obj and obj["binarize"] != binarize:
         raise DataFileError(f"{path}: binarize is {obj['binarize']!r} but the splits are "
                             f"{binarize!r}; rerun train")
@@ -99,29 +99,51 @@ def read_baseline(path: Path, method: str) -> dict:
     """A baseline's metrics; t-SNE's subsample keys, where present, all of them."""
     obj = read_object(path, BASELINE_KEYS[method])
     if method == "tsne" and any(k in obj for k in TSNE_SUBSAMPLE_KEYS):
-        _require_keys(obj, TSNE_SUBSAMPLE_KEYS, path)
+        require_keys(obj, TSNE_SUBSAMPLE_KEYS, path)
     return obj
+
+
+def interval_keys(key: str) -> tuple[str, str]:
+    """The keys of a criterion's 95 % interval beside its value in latent_stats.json."""
+    return f"{key}_ci_low", f"{key}_ci_high"
 
 
 def read_latent_stats(path: Path, has_labels: bool) -> dict[str, dict]:
+    """The comparison table; every value of a criterion (:data:`CRITERIA`) has its interval."""
     obj = read_object(path, METHODS)
     keys = (LABEL_KEYS if has_labels else ()) + STATS_KEYS
     for method in METHODS:
-        _require_keys(obj[method], keys, path, where=f" under '{method}'")
+        row = obj[method]
+        require_keys(row, keys, path, where=f" under '{method}'")
         if not has_labels:  # stale label metrics of an earlier labelled run: not shown
             for key in LABEL_KEYS:
-                obj[method].pop(key, None)
+                for stale in (key, *interval_keys(key)):
+                    row.pop(stale, None)
+        for key in CRITERIA:
+            if key in row:
+                require_keys(row, interval_keys(key), path, where=f" under '{method}'")
+                low, high = (row[k] for k in interval_keys(key))
+                if not all(_is_number(v) for v in (row[key], low, high)) or low > high:
+                    raise DataFileError(f"{path}: {method}.{key} must be a number with an "
+                                        f"interval low <= high, got {row[key]!r} "
+                                        f"[{low!r}, {high!r}]; rerun latent_stats")
     for model in MODELS:
-        _require_keys(obj[model], RECON_INFO_KEYS, path, where=f" under '{model}'")
-    _require_keys(obj["vae"], VAE_STATS_KEYS, path, where=" under 'vae'")
+        require_keys(obj[model], RECON_INFO_KEYS, path, where=f" under '{model}'")
+    require_keys(obj["vae"], VAE_STATS_KEYS, path, where=" under 'vae'")
     return obj
+
+
+def _is_number(value: Any) -> bool:
+    """A finite JSON number (not a boolean)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def read_evaluate(paths: ReportPaths, vae_stats: dict) -> dict:
     """``evaluate.json``'s vae entry; latent_stats.json's copies of it must agree."""
     obj = read_object(paths.evaluate, ("vae",))
     vae = obj["vae"]
-    _require_keys(vae, EVALUATE_KEYS, paths.evaluate, where=" under 'vae'")
+    require_keys(vae, EVALUATE_KEYS, paths.evaluate, where=" under 'vae'")
     for key, copy in EVALUATE_COPIES.items():
         if not math.isclose(float(vae[key]), float(vae_stats[copy]), rel_tol=1e-9):
             raise DataFileError(f"{paths.latent_stats}: vae.{copy} = {vae_stats[copy]} but "
@@ -158,7 +180,7 @@ def read_dae_sweep(paths: ReportPaths, has_labels: bool) -> dict:
     table = {k: v[order] for k, v in table.items()}
     scores = read_object(paths.dae_sweep_scores, ("best",))
     by = {f"by_{score}": score for score in names}
-    _require_keys(scores["best"], tuple(by), paths.dae_sweep_scores, where=" under 'best'")
+    require_keys(scores["best"], tuple(by), paths.dae_sweep_scores, where=" under 'best'")
     try:
         rows = {float(k): v for k, v in scores.items() if k != "best"}
     except ValueError:
@@ -170,7 +192,7 @@ def read_dae_sweep(paths: ReportPaths, has_labels: bool) -> dict:
             raise DataFileError(f"{path}: levels {sorted(found)} differ from params.yaml's "
                                 f"dae_sweep.levels {list(sweep.levels)}; rerun latent_stats")
     for i, level in enumerate(levels):
-        _require_keys(rows[level], names, paths.dae_sweep_scores, where=f" under '{level}'")
+        require_keys(rows[level], names, paths.dae_sweep_scores, where=f" under '{level}'")
         for score in names:
             if not math.isclose(float(rows[level][score]), table[score][i], rel_tol=1e-9):
                 raise DataFileError(f"{paths.dae_sweep_scores}: {level}.{score} differs from "

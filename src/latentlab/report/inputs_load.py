@@ -4,7 +4,8 @@
 :class:`~latentlab.report.inputs.ReportPaths` into a
 :class:`~latentlab.report.inputs.ReportInputs`, each file with its reader of
 :mod:`latentlab.report.inputs_files`, then checks them against each other
-(:mod:`latentlab.report.inputs_checks`); a problem is a one-line
+(:mod:`latentlab.report.inputs_checks`; the verdict against the table it decides in
+:mod:`latentlab.report.inputs_verdict`); a problem is a one-line
 :class:`~latentlab.io.DataFileError` that names the file. It is kept apart from
 the wording and the rendering so that a bad or stale input fails here, with the
 file named, before any figure or sentence is made; no module of the reading
@@ -47,6 +48,7 @@ from latentlab.report.inputs_files import (
     read_text,
     read_train_metrics,
 )
+from latentlab.report.inputs_verdict import read_verdict
 
 
 def load_inputs(paths: ReportPaths) -> ReportInputs:
@@ -85,6 +87,7 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
         curves={m: read_table(paths.curves[m], CURVE_COLUMNS[m]) for m in MODELS},
         baseline_metrics={m: read_baseline(paths.baseline_metrics[m], m) for m in BASELINES},
         latent_stats=latent_stats,
+        verdict=read_verdict(paths.verdict, latent_stats, has_labels, len(splits["x_test"])),
         fit_seconds=read_fit_seconds(paths.fit_seconds),
         moments=read_moments(paths.moments),
         embeddings={m: read_embedding(Path(paths.embeddings_dir) / f"{m}.csv") for m in METHODS},
@@ -111,7 +114,7 @@ def _compared_metrics(paths: ReportPaths, root: Path) -> dict[str, Path]:
     by their path relative to ``root`` (as ``dvc metrics diff`` names them)."""
     files = [*(paths.train_metrics[m] for m in MODELS),
              *(paths.baseline_metrics[m] for m in BASELINES),
-             paths.evaluate, paths.latent_stats, paths.dae_sweep_scores]
+             paths.evaluate, paths.latent_stats, paths.verdict, paths.dae_sweep_scores]
     out = {}
     for path in files:
         try:

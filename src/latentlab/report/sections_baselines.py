@@ -16,7 +16,8 @@ from latentlab.report.blocks import FigureRef
 from latentlab.report.blocks import figure as _fig
 from latentlab.report.blocks import para as _p
 from latentlab.report.inputs import ReportInputs
-from latentlab.report.words import NO_LABELS_SENTENCE, compare_words, fmt, pct, section_ref
+from latentlab.report.verdicts import pair_relation, with_interval
+from latentlab.report.words import NO_LABELS_SENTENCE, fmt, pct, section_ref
 
 
 def tsne_subsampled(inputs: ReportInputs) -> bool:
@@ -41,10 +42,12 @@ def pca_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict
                          "(`recon_mse`)."))
     blocks.append(_fig(refs["pca_reconstructions"]))
     if pca_mse is not None and ae_mse is not None:
+        word, evidence = pair_relation(inputs.verdict, "recon_mse", stats, "ae", "pca")
         blocks.append(_p(f"As the linear reference for reconstruction with the same number of "
-                         f"dimensions: the AE's test recon MSE ({fmt(ae_mse)}, "
-                         f"{section_ref('ae')}) is {compare_words(ae_mse, pca_mse)} PCA's "
-                         f"({fmt(pca_mse)}) (`recon_mse`)."))
+                         f"dimensions: the AE's test recon MSE ("
+                         f"{with_interval(stats['ae'], 'recon_mse')}, {section_ref('ae')}) is "
+                         f"{word} PCA's ({with_interval(stats['pca'], 'recon_mse')}) "
+                         f"(`recon_mse`; {evidence})."))
     return blocks
 
 
@@ -82,7 +85,8 @@ def tsne_blocks(inputs: ReportInputs) -> list[dict]:
     if inputs.has_labels:
         together += (f"so t-SNE's kNN accuracy ({fmt(stats['tsne']['knn_accuracy'])}, "
                      "`knn_accuracy`) is optimistic next to the methods that encode test points "
-                     "they never saw.")
+                     "they never saw; the comparison shows it but does not rank it "
+                     f"({section_ref('comparison')}).")
     else:
         together += ("unlike the codes of the methods that encode test points they never saw. "
                      f"{NO_LABELS_SENTENCE}.")

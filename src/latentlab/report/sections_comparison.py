@@ -1,22 +1,33 @@
-"""The report's section "Comparison of all methods": the table, the rankings, the caveats.
+"""The report's section "Comparison of all methods": the table, the verdicts, the caveats.
 
 One row per method (:data:`~latentlab.report.inputs.METHODS`), one column per
-metric of ``metrics/latent_stats.json`` and the fit's wall time, the best value of
-each ranked column in bold; then each ranked column as a ranking, what the
-correlations between dimensions add to the KL, and, with labels, whether t-SNE's
-accuracy lead (if any) survives its joint embedding. Without labels the accuracy
-columns are left out.
+metric of ``metrics/latent_stats.json`` and the fit's wall time. Each ranked
+column (a criterion of ``metrics/verdict.json``) shows the value and its bootstrap
+interval; bold marks only a best the paired intervals decide, tied leaders are
+marked alike and a method left out of the ranking carries its reason's mark
+(:mod:`latentlab.report.verdicts`). Then one verdict per criterion, what the
+correlations between dimensions add to the KL, and, with labels, what t-SNE's
+accuracies (shown, never ranked: a joint embedding) say. Without labels the
+accuracy columns are left out.
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
-from latentlab.report.blocks import Column, table_block
+from latentlab.report.blocks import Column, cell, table
 from latentlab.report.blocks import para as _p
 from latentlab.report.inputs import METHODS, ReportInputs
 from latentlab.report.sections_baselines import tsne_subsampled
-from latentlab.report.words import DASH, NO_LABELS_SENTENCE, fmt, section_ref
+from latentlab.report.verdicts import (
+    MARKS,
+    TIED,
+    cell_text,
+    confidence_words,
+    verdict_sentence,
+    with_interval,
+)
+from latentlab.report.words import NO_LABELS_SENTENCE, compare_words, fmt, section_ref
 
 COLUMNS = (
     Column("latent_dim", "latent dim", None),
@@ -37,42 +48,60 @@ def columns(inputs: ReportInputs) -> tuple[Column, ...]:
     return tuple(c for c in COLUMNS if inputs.has_labels or c.key not in LABEL_COLUMNS)
 
 
-def _column_values(inputs: ReportInputs, key: str) -> dict[str, float | None]:
-    if key == "fit_seconds":
-        return dict(inputs.fit_seconds)
-    return {m: inputs.latent_stats[m].get(key) for m in METHODS}
+def _cell(inputs: ReportInputs, col: Column, method: str) -> dict:
+    """A ranked column's cell follows the verdict; the others are plain references."""
+    if col.better:
+        return cell(*cell_text(inputs.verdict.criteria[col.key], method,
+                               inputs.latent_stats[method], col.digits))
+    value = (inputs.fit_seconds[method] if col.key == "fit_seconds"
+             else inputs.latent_stats[method].get(col.key))
+    return cell(str(int(value)) if col.key == "latent_dim" else fmt(value, col.digits))
 
 
 def comparison_table(inputs: ReportInputs) -> dict:
-    """The table block: one row per method, one cell per :data:`COLUMNS`, best in bold."""
+    """The table block: one row per method, one cell per :data:`COLUMNS`."""
     cols = columns(inputs)
-    return table_block("comparison-table", "method", METHODS, cols,
-                       {c.key: _column_values(inputs, c.key) for c in cols},
-                       as_text=lambda col, v: (str(int(v)) if col.key == "latent_dim"
-                                               else fmt(v, col.digits)))
+    return table("comparison-table", "method", [c.header for c in cols],
+                 [(m, [_cell(inputs, c, m) for c in cols]) for m in METHODS])
 
 
-def _ranking(values: Mapping[str, float | None], better: str) -> str:
-    """``"tsne 0.97 > ae 0.95 > …"`` from best to worst; methods without a value are left out."""
-    present = [(m, fmt(v), v) for m, v in values.items() if v is not None]
-    if not present:
-        return DASH
-    present.sort(key=lambda mtv: -mtv[2] if better == "max" else mtv[2])
-    sign = " > " if better == "max" else " < "
-    text = f"{present[0][0]} {present[0][1]}"
-    for (_, shown_before, _), (m, shown, _) in zip(present, present[1:]):
-        # "≈" where the rounded values print alike but the order is still real
-        text += (" ≈ " if shown == shown_before else sign) + f"{m} {shown}"
-    return text
+def _protocol_sentence(inputs: ReportInputs) -> str:
+    """How the intervals were made, and how to read bold, ties and marks."""
+    protocol, conf = inputs.verdict.protocol, confidence_words(inputs.verdict)
+    subsample = ""
+    if tsne_subsampled(inputs):
+        n = inputs.latent_stats["tsne"].get("n_test_points", len(inputs.codes["tsne"]["z_test"]))
+        subsample = f" (t-SNE: the {int(n)} test images of its subsample)"
+    reasons = {r for c in inputs.verdict.criteria.values() for r in c.excluded.values()}
+    marks = "".join(f" {MARKS[r]}: {words}" for r, words in (
+        ("transductive", "not ranked, transductive: t-SNE embedded train and test jointly "
+                         f"({section_ref('tsne')}), so its numbers are shown for reference, "
+                         "never ranked against encoders that saw no test image."),
+        ("collapsed", "flagged, not ranked: the VAE's posterior collapsed, so its codes match "
+                      "the prior trivially; it is not called the best match to the prior.")
+    ) if r in reasons)
+    return (f"Each ranked number is followed by its {conf} interval: the percentile interval "
+            f"of {protocol['bootstrap_samples']} bootstrap resamples of the "
+            f"{protocol['n_test']} test images (seed {protocol['seed']}; `protocol` in "
+            f"`metrics/verdict.json`), each method over the test images its codes cover"
+            f"{subsample}; trustworthiness by {protocol['trustworthiness_method']} "
+            "(`trustworthiness_method`). Two methods are compared on the difference of their "
+            "scores over the same resampled images (a paired bootstrap), which is narrower "
+            "than the two intervals in the table suggest: overlapping intervals alone do not "
+            "make a tie, the verdicts below the table decide. Bold: the best method, beyond "
+            f"noise: the paired {conf} interval of its difference to every other ranked method "
+            f"excludes 0. {TIED}: tied for best: the method with the best point estimate and "
+            "every method whose paired interval of the difference to it includes 0; nothing is "
+            f"bold then.{marks}")
 
 
 def comparison_blocks(inputs: ReportInputs) -> list[dict]:
-    """The section: what the columns mean, the table, a ranking per ranked column, the caveats."""
+    """The section: what the columns mean, the table, a verdict per criterion, the caveats."""
     labels = ("kNN accuracy is a k-nearest-neighbour classifier's (`latent_stats.knn_neighbors`) "
               "and probe accuracy a logistic-regression probe's on the standardised codes, both "
               "fit on the training codes." if inputs.has_labels else
               f"{NO_LABELS_SENTENCE} (`has_labels`: false in `source.json`): the table has no "
-              "accuracy columns, and ranks the codes by trustworthiness, reconstruction and "
+              "accuracy columns, and judges the codes by trustworthiness, reconstruction and "
               "closeness to the prior only.")
     subsample = ""
     if tsne_subsampled(inputs):
@@ -81,8 +110,7 @@ def comparison_blocks(inputs: ReportInputs) -> list[dict]:
                      f"(`n_test_points`; {section_ref('tsne')}), the other rows on all "
                      f"{len(inputs.splits['x_test'])}.")
     blocks = [_p("All numbers are on the test split (`metrics/latent_stats.json`). ↑: higher is "
-                 "better, ↓: lower is better; the best value of each ranked column is in bold. "
-                 f"{labels} recon "
+                 f"better, ↓: lower is better. {labels} recon "
                  "MSE is the mean squared error of the test reconstructions (— where the "
                  "method cannot reconstruct). KL(fit ‖ N(0, I)) is the KL from a "
                  "full-covariance gaussian fit of the test codes to the prior, so correlations "
@@ -90,16 +118,39 @@ def comparison_blocks(inputs: ReportInputs) -> list[dict]:
                  "prior N(0, I) has mean 0 and variance 1 in every dimension; fit seconds are "
                  "wall time (`metrics/fit_seconds.json`) on the machine that ran the pipeline."
                  + subsample),
+              _p(_protocol_sentence(inputs)),
               comparison_table(inputs)]
+    outside = _outside_sentence(inputs)
+    if outside:
+        blocks.append(_p(outside))
     for col in columns(inputs):
         if col.better:
-            ranking = _ranking(_column_values(inputs, col.key), col.better)
-            blocks.append(_p(f"{col.header.rstrip(' ↑↓')} (`{col.key}`): {ranking}."))
+            blocks.append(_p(verdict_sentence(inputs.verdict, col.key,
+                                              col.header.rstrip(" ↑↓"))))
     blocks.append(_p(_correlation_sentence(inputs.latent_stats)))
     if inputs.has_labels:
         for key, name in (("knn_accuracy", "kNN"), ("probe_accuracy", "probe")):
-            blocks.append(_p(_tsne_lead_sentence(_column_values(inputs, key), key, name)))
+            if key in inputs.latent_stats["tsne"]:
+                blocks.append(_p(_tsne_sentence(inputs, key, name)))
     return blocks
+
+
+def _outside_sentence(inputs: ReportInputs) -> str:
+    """The values that lie outside their own percentile interval, and why that can be."""
+    cells = [(m, col) for col in columns(inputs) if col.better for m in METHODS
+             if col.key in inputs.latent_stats[m]
+             and not (inputs.latent_stats[m][f"{col.key}_ci_low"]
+                      <= inputs.latent_stats[m][col.key]
+                      <= inputs.latent_stats[m][f"{col.key}_ci_high"])]
+    if not cells:
+        return ""
+    listed = "; ".join(f"{m}'s {col.header.rstrip(' ↑↓')} (`{col.key}`), "
+                       f"{with_interval(inputs.latent_stats[m], col.key, col.digits)}"
+                       for m, col in cells)
+    return (f"Outside its own interval: {listed}. A percentile interval need not hold a value "
+            "that resampling biases: a KL fitted near its floor of 0 tends to come out larger on a "
+            "resample, whose fit adds its own noise. Read such an interval as the spread of the "
+            "resampled statistic, not as centred on the value.")
 
 
 def _correlation_sentence(stats: Mapping[str, dict]) -> str:
@@ -111,12 +162,22 @@ def _correlation_sentence(stats: Mapping[str, dict]) -> str:
             f"full fit's KL minus it, in nats, is what the correlations add: {extra}.")
 
 
-def _tsne_lead_sentence(values: Mapping[str, float], key: str, name: str) -> str:
-    """t-SNE's accuracy against the best other method's, with the joint-embedding caveat."""
-    best_other = max((m for m in METHODS if m != "tsne"), key=lambda m: values[m])
-    tsne, other = fmt(values["tsne"]), fmt(values[best_other])
-    if values["tsne"] >= values[best_other]:
-        return (f"t-SNE's lead in {name} accuracy ({tsne} vs {best_other}'s {other}, `{key}`) "
-                f"is optimistic: it embedded train and test jointly ({section_ref('tsne')}).")
-    return (f"Even with its optimistic joint embedding ({section_ref('tsne')}), t-SNE's {name} "
-            f"accuracy ({tsne}, `{key}`) is below {best_other}'s ({other}).")
+def _tsne_sentence(inputs: ReportInputs, key: str, name: str) -> str:
+    """t-SNE's accuracy, with the joint-embedding caveat; against the ranked top's only as
+    point estimates (no paired interval tests a method that is not ranked)."""
+    c, stats = inputs.verdict.criteria[key], inputs.latent_stats
+    value = with_interval(stats["tsne"], key)
+    caveat = (f"it embedded train and test jointly ({section_ref('tsne')}), so its test points "
+              "were placed with the training points present, which makes it optimistic next "
+              "to encoders that never saw a test image")
+    text = (f"t-SNE's {name} accuracy, {value} (`{key}`), is shown but not ranked: {caveat}"
+            if "tsne" in c.excluded else
+            f"t-SNE is ranked on {name} accuracy ({value}, `{key}`), but {caveat}")
+    if c.top is None or c.top == "tsne":
+        return text + "."
+    tsne, top = float(stats["tsne"][key]), float(stats[c.top][key])
+    word = {"higher than": "above", "lower than": "below", "equal to": "equal to"}[
+        compare_words(tsne, top)]
+    return (text + f". Its point estimate is {word} that of {c.top}, the ranked top "
+            f"({fmt(top)})" + (": a lead the joint embedding explains, and no paired interval "
+                               "tests it." if word == "above" else "."))

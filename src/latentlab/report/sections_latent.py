@@ -3,7 +3,8 @@
 What the codes look like in 2-D, what each decoder makes of the test codes, of
 z ~ N(0, I) and of the points between two codes (``walks.npz``), and whether the
 VAE's codes follow the prior better than the AE's: every claim's direction is
-computed from ``latent_kl_to_prior_nats`` and the codes' moments.
+computed from ``latent_kl_to_prior_nats`` and the codes' moments, and goes no further
+than ``metrics/verdict.json``'s paired intervals (a collapsed VAE is flagged).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from latentlab.params import MODELS
 from latentlab.report.blocks import FigureRef
 from latentlab.report.blocks import figure as _fig
 from latentlab.report.blocks import para as _p
-from latentlab.report.inputs import METHODS, ReportInputs, prior_grid_models
+from latentlab.report.inputs import METHODS, Criterion, ReportInputs, Verdict, prior_grid_models
 from latentlab.report.sections_baselines import tsne_subsampled
-from latentlab.report.words import compare_words, fmt, pct
+from latentlab.report.verdicts import pair_relation
+from latentlab.report.words import fmt, pct, section_ref
 
 PRIOR_MASS = 0.99  # the interpolation text compares ‖z‖² with this quantile of the prior's χ²
 
@@ -29,27 +31,50 @@ def embedded_counts(inputs: ReportInputs) -> dict[str, int]:
     return {m: len(inputs.embeddings[m]["x"]) for m in METHODS}
 
 
-def prior_match_sentence(stats: Mapping[str, dict]) -> str:
-    """The key claim, with its direction computed from ``latent_kl_to_prior_nats``."""
-    vae = float(stats["vae"]["latent_kl_to_prior_nats"])
-    ae = float(stats["ae"]["latent_kl_to_prior_nats"])
-    dae = float(stats["dae"]["latent_kl_to_prior_nats"])
+def prior_match_sentence(stats: Mapping[str, dict], verdict: Verdict) -> str:
+    """The key claim, with its direction computed from ``latent_kl_to_prior_nats`` and
+    carried only as far as the verdict's paired intervals go; a collapsed VAE is flagged."""
+    key = "latent_kl_to_prior_nats"
+    c = verdict.criteria[key]
+    vae, ae, dae = (float(stats[m][key]) for m in ("vae", "ae", "dae"))
     numbers = (f"KL(fit ‖ N(0, I)) = {fmt(vae)} nats vs the AE's {fmt(ae)} nats "
-               f"(DAE: {fmt(dae)}; `latent_kl_to_prior_nats`)")
-    word = compare_words(vae, ae)
-    if word == "lower than":
-        factor = f", {fmt(ae / vae, 3)} times lower" if vae > 0 else ""
-        claim = f"The VAE's codes follow the prior: {numbers}{factor}."
-    elif word == "equal to":
-        claim = f"The VAE's codes are no closer to the prior than the AE's: {numbers}."
+               f"(DAE: {fmt(dae)}; `{key}`)")
+    if c.excluded.get("vae") == "collapsed":
+        claim = ("The VAE's codes match the prior only trivially: its posterior collapsed "
+                 f"(`posterior_collapse`, {section_ref('vae')}), so {numbers} is flagged, not "
+                 "counted as the best match to the prior.")
     else:
-        claim = f"The VAE's codes do not follow the prior better than the AE's: {numbers}."
-    kl = {m: float(s["latent_kl_to_prior_nats"]) for m, s in stats.items()}
-    closest = min(kl, key=kl.get)
-    if closest != "vae" and kl[closest] < vae:
-        claim += (f" Closest to the prior of all methods is {closest}, not the VAE: "
-                  f"{fmt(kl[closest])} nats.")
-    return claim
+        word, evidence = pair_relation(verdict, key, stats, "vae", "ae")
+        if word == "lower than":
+            factor = f", {fmt(ae / vae, 3)} times lower" if vae > 0 else ""
+            claim = ("The VAE's codes follow the prior" if evidence.startswith("beyond") else
+                     "The VAE's codes are closer to the prior than the AE's")
+            claim += f": {numbers}{factor}; {evidence}."
+        elif word in ("equal to", "tied with"):
+            claim = (f"The VAE's codes are no closer to the prior than the AE's: {numbers}; "
+                     f"{evidence}.")
+        else:
+            claim = (f"The VAE's codes do not follow the prior better than the AE's: {numbers}; "
+                     f"{evidence}.")
+    return claim + _closest_sentence(c, stats)
+
+
+def _closest_sentence(c: Criterion, stats: Mapping[str, dict]) -> str:
+    """Which ranked method is closest to the prior, as far as the verdict decides it."""
+    if c.top is None:
+        return ""
+    where = section_ref("comparison")
+    if c.top == "vae":
+        if c.best == "vae":
+            return f" Of the ranked methods it is the closest to the prior, beyond noise ({where})."
+        others = [m for m in c.leaders if m != "vae"]
+        return (f" It is tied for closest to the prior with {', '.join(others)} ({where})."
+                if others else "")
+    value = f"{fmt(float(stats[c.top][c.key]))} nats"
+    if c.best == c.top:
+        return f" Closest to the prior of the ranked methods, beyond noise, is {c.top}: {value}."
+    return (f" Closest to the prior of the ranked methods by point estimate is {c.top} "
+            f"({value}), tied within noise with {', '.join(c.leaders[1:])} ({where}).")
 
 
 def latent_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
@@ -74,7 +99,7 @@ def latent_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[d
            "training images; the VAE's objective pulls its codes toward that prior."),
         _fig(refs["prior_samples"]),
         *_walk_blocks(inputs, refs),
-        _p(prior_match_sentence(stats)),
+        _p(prior_match_sentence(stats, inputs.verdict)),
         _p(f"Mean |mean| and mean variance of the test codes (`latent_mean_abs`, "
            f"`latent_var_mean`; the prior has 0 and 1; for the VAE these are the moments of the "
            f"aggregate posterior q(z), variance = Var(mean) + E[σ²]): {moments}. "

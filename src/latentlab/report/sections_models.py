@@ -21,6 +21,7 @@ from latentlab.report.blocks import para as _p
 from latentlab.report.inputs import ReportInputs
 from latentlab.report.sections_data import likelihood_note, likelihood_words
 from latentlab.report.sections_info import vae_info_blocks
+from latentlab.report.verdicts import pair_relation, with_interval
 from latentlab.report.words import (
     DASH,
     NO_LABELS,
@@ -75,9 +76,10 @@ def dae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict
     recon = (f"On clean test images the DAE's recon NLL is {compare_words(dae, ae)} the AE's "
              f"({fmt(dae)} vs {fmt(ae)} nats per example, `test.recon`)")
     if inputs.has_labels:
-        ae_knn, dae_knn = stats["ae"]["knn_accuracy"], stats["dae"]["knn_accuracy"]
-        recon += (f", and its kNN accuracy is {compare_words(dae_knn, ae_knn)} the AE's "
-                  f"({fmt(dae_knn)} vs {fmt(ae_knn)}, `knn_accuracy`).")
+        word, evidence = pair_relation(inputs.verdict, "knn_accuracy", stats, "dae", "ae")
+        recon += (f", and its kNN accuracy is {word} the AE's "
+                  f"({with_interval(stats['dae'], 'knn_accuracy')} vs "
+                  f"{with_interval(stats['ae'], 'knn_accuracy')}, `knn_accuracy`; {evidence}).")
     else:
         recon += f". {NO_LABELS_SENTENCE}."
     return [
