@@ -165,7 +165,7 @@ def run(epochs: int | None) -> dict:
         out = box.run(sys.executable, "-c", TRACKING_NOOP).stdout
         result["tracking_empty_run_s"] = float(out.strip().splitlines()[-1])
         fit = {}
-        for path in sorted((box.root / "metrics" / "fit_seconds").glob("*.json")):
+        for path in sorted((box.root / "timings").glob("*.json")):
             fit[path.stem] = json.loads(path.read_text())["fit_seconds"]
         result["fit_seconds"] = fit
     del env

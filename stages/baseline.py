@@ -15,7 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", required=True, help="the preprocess stage's splits (.npz)")
     ap.add_argument("--out", required=True, help="codes (.npz)")
     ap.add_argument("--metrics", required=True, help="metrics JSON")
-    ap.add_argument("--timing", required=True, help="JSON with the wall seconds of the fit")
+    ap.add_argument("--timing", required=True,
+                    help="JSON with the wall seconds of the fit: git-ignored, not a DVC output "
+                         "(a wall time is not a result; MLflow gets it too, as fit_seconds)")
     ap.add_argument("--link", required=True, help="link file (stage, params hash, data sha256) "
                     "that traces these outputs to their MLflow run")
     ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE)
@@ -40,9 +42,10 @@ def main(argv: list[str] | None = None) -> int:
             codes = {k: result.pop(k) for k in ("z_train", "z_test", "index_train", "index_test")}
             metrics = {**result, "embedded": "train+test jointly"}
         io.atomic_write_npz(args.out, **codes)
-        io.atomic_write_json(args.metrics, metrics)
+        io.atomic_write_metrics(args.metrics, metrics)
         io.atomic_write_json(args.timing, {"fit_seconds": round(fit_seconds, 3)})
         run.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        run.log_metrics({"fit_seconds": fit_seconds})
         run.log_artifact(args.metrics)
     print(f"{stage}: {metrics}")
     return 0

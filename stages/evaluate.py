@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             if config["kind"] == "vae":
                 metrics[name] = evaluate.vae_log_px(model, config, splits["x_test"], p)
         io.atomic_write_npz(args.walks, **arrays)
-        io.atomic_write_json(args.metrics, metrics)
+        io.atomic_write_metrics(args.metrics, metrics)
         run.log_metrics({f"{m}/{k}": v for m, row in metrics.items() for k, v in row.items()})
         run.log_artifact(args.metrics)
     for name, row in metrics.items():

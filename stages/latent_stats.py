@@ -17,13 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", required=True, help="the preprocess stage's splits (.npz)")
     ap.add_argument("--codes", required=True, nargs="+", metavar="METHOD=PATH",
                     help="codes.npz of each method, e.g. vae=outputs/train/vae/codes.npz")
-    ap.add_argument("--timings", required=True, nargs="+", metavar="METHOD=PATH")
     ap.add_argument("--vae-metrics", required=True, help="the VAE's metrics JSON")
     ap.add_argument("--vae-log-px", required=True, help="the evaluate stage's metrics JSON")
     ap.add_argument("--metrics", required=True, help="the comparison table (JSON)")
     ap.add_argument("--verdict", required=True,
                     help="per criterion: the best method or the tied leaders (JSON)")
-    ap.add_argument("--fit-seconds", required=True, help="wall seconds per method (JSON)")
     ap.add_argument("--moments", required=True, help="per-dimension moments (CSV)")
     ap.add_argument("--kl-per-dim", required=True, help="the VAE's per-dimension KL (CSV)")
     ap.add_argument("--covariance", required=True,
@@ -44,8 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     code_paths = dict(pair.split("=", 1) for pair in args.codes)
     codes = {m: {k: v for k, v in io.read_npz(path, required=("z_train", "z_test")).items()
                  if k in CODE_KEYS} for m, path in code_paths.items()}
-    timings = {m: io.read_json(path)["fit_seconds"]
-               for m, path in (pair.split("=", 1) for pair in args.timings)}
     sweep = {level: io.read_npz(Path(args.dae_sweep_dir) / str(level) / "codes.npz",
                                 required=("z_train", "z_test", "recon_test")) for level in levels}
     with track_stage("latent_stats", p, "latent_stats", data=args.data,
@@ -59,14 +55,14 @@ def main(argv: list[str] | None = None) -> int:
             active_unit_threshold=vae_p.active_unit_threshold,
             collapse_min_active_fraction=vae_p.collapse_min_active_fraction, seed=p.seed,
             bootstrap_samples=p.bootstrap_samples, confidence=p.confidence)
-        io.atomic_write_json(args.metrics, table)
-        io.atomic_write_json(args.verdict, latent_stats.verdict_record(verdict, p, splits))
-        io.atomic_write_json(args.fit_seconds, timings)
+        io.atomic_write_metrics(args.metrics, table)
+        io.atomic_write_metrics(args.verdict, latent_stats.verdict_record(verdict, p, splits))
         io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],
                             latent_stats.moment_rows(codes))
-        scores = latent_stats.dae_sweep_scores(splits, sweep, knn_neighbors=p.knn_neighbors,
-                                               seed=p.seed)
-        io.atomic_write_json(args.dae_sweep_scores, scores)
+        scores = io.at_precision(  # the JSON and the CSV say the same numbers
+            latent_stats.dae_sweep_scores(splits, sweep, knn_neighbors=p.knn_neighbors,
+                                          seed=p.seed))
+        io.atomic_write_metrics(args.dae_sweep_scores, scores)
         columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"]
         columns = [c for c in columns if c in scores[str(levels[0])]]  # no labels: no accuracies
         io.atomic_write_csv(args.dae_sweep_plot, columns,

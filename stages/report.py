@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from latentlab import params
 from latentlab.cli import run_stage
 from latentlab.report.build import ReportPaths, build_report, load_inputs, method_path
+from latentlab.report.sections_verdict import verdict_summary_lines
 from latentlab.tracking.stage_run import track_stage
 
 
@@ -29,7 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latent-stats", required=True, type=Path, help="the comparison table JSON")
     ap.add_argument("--verdict", required=True, type=Path,
                     help="best, tied or not ranked per criterion, from paired intervals (JSON)")
-    ap.add_argument("--fit-seconds", required=True, type=Path, help="wall seconds per method")
     ap.add_argument("--moments", required=True, type=Path, help="per-dimension moments (CSV)")
     ap.add_argument("--embeddings-dir", required=True, type=Path, help="<method>.csv, 2-D")
     ap.add_argument("--evaluate-metrics", required=True, type=Path,
@@ -51,19 +52,27 @@ def main(argv: list[str] | None = None) -> int:
         source=args.source, data=args.data, codes=dict(args.codes),
         train_metrics=dict(args.train_metrics), curves=dict(args.curves),
         baseline_metrics=dict(args.baseline_metrics), latent_stats=args.latent_stats,
-        verdict=args.verdict, fit_seconds=args.fit_seconds, moments=args.moments,
+        verdict=args.verdict, moments=args.moments,
         embeddings_dir=args.embeddings_dir, params=args.params, evaluate=args.evaluate_metrics,
         walks=args.walks, kl_per_dim=args.kl_per_dim, dae_sweep_scores=args.dae_sweep_scores,
         dae_sweep_plot=args.dae_sweep_plot, meta=args.meta)
-    with track_stage("report", p, "report", data=args.data,
-                     params_file=args.params, link=args.link) as run:
-        build_report(load_inputs(paths), args.out_dir, p.n_examples)
+    with tempfile.TemporaryDirectory() as scratch, track_stage(
+            "report", p, "report", data=args.data, params_file=args.params,
+            link=args.link) as run:
+        inputs = load_inputs(paths)
+        build_report(inputs, args.out_dir, p.n_examples)
+        summary = verdict_summary_lines(inputs)
+        verdict_text = Path(scratch) / "verdict.txt"  # the report's first section, as text
+        verdict_text.write_text("\n".join(summary) + "\n")
         for to_parent in (False, True):  # the parent run carries the pipeline's report too
             for name in ("report.html", "report.md"):
                 run.log_artifact(args.out_dir / name, "report", to_parent=to_parent)
             run.log_artifacts(args.out_dir / "figures", "report/figures", to_parent=to_parent)
+            run.log_artifact(verdict_text, "report", to_parent=to_parent)
+            run.log_artifact(args.verdict, "report", to_parent=to_parent)
         run.log_comparison(args.latent_stats)
     print(f"report: wrote {args.out_dir / 'report.html'} and {args.out_dir / 'report.md'}")
+    print("report: verdict\n" + "\n".join(f"  {line}" for line in summary))
     return 0
 
 

@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out-dir", required=True, help="weights (model.pt) and codes (codes.npz)")
     ap.add_argument("--metrics", required=True, help="final metrics JSON")
     ap.add_argument("--history", required=True, help="per-epoch CSV (a DVC plot)")
-    ap.add_argument("--timing", required=True, help="JSON with the wall seconds of the fit")
+    ap.add_argument("--timing", required=True,
+                    help="JSON with the wall seconds of the fit: git-ignored, not a DVC output "
+                         "(a wall time is not a result; MLflow gets it too, as fit_seconds)")
     ap.add_argument("--sweep-level", type=float, help="train the DAE of the corruption sweep at "
                     "this level (dae_sweep.noise_type) instead of train.dae's")
     ap.add_argument("--link", required=True, help="link file (stage, params hash, data sha256) "
@@ -53,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             progress.close()
         trainer.save_model(f"{args.out_dir}/model.pt", trained)
         io.atomic_write_npz(f"{args.out_dir}/codes.npz", **trained.arrays)
-        io.atomic_write_json(args.metrics, trained.metrics)
+        io.atomic_write_metrics(args.metrics, trained.metrics)
         io.atomic_write_csv(args.history, *trainer.history_table(trained.history))
         io.atomic_write_json(args.timing, {"fit_seconds": round(trained.fit_seconds, 3)})
+        run.log_metrics({"fit_seconds": trained.fit_seconds})
         run.log_metrics({f"test/{k}": v for k, v in trained.metrics["test"].items()},
                         step=trained.metrics["best_epoch"])
         run.log_artifact(args.history)

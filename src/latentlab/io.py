@@ -80,6 +80,33 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, to_json(obj))
 
 
+METRIC_DIGITS = 8
+"""Significant digits of every number in a metrics file.
+
+Finer than any interval the report shows (its values carry 4 digits), coarser
+than the noise of floating-point summation order and of the CPU's BLAS kernels
+(AVX2 and AVX-512 differ in the last bits of PCA and trustworthiness): such noise
+must not churn git or ``dvc metrics diff``.
+"""
+
+
+def at_precision(obj: Any, digits: int = METRIC_DIGITS) -> Any:
+    """``obj`` with every float rounded to ``digits`` significant digits (ints and text kept)."""
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return float(f"{value:.{digits}g}") if np.isfinite(value) else value
+    if isinstance(obj, Mapping):
+        return {key: at_precision(value, digits) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [at_precision(value, digits) for value in obj]
+    return obj
+
+
+def atomic_write_metrics(path: str | Path, obj: Any) -> None:
+    """A metrics file: JSON with every float at :data:`METRIC_DIGITS` significant digits."""
+    atomic_write_json(path, at_precision(obj))
+
+
 CHECKSUM_KEY = "_sha256"
 
 

@@ -53,7 +53,7 @@ def pipeline(tmp_path_factory, repo_root):
     steps["forced_ae_before"] = (ws.root / "metrics/train/ae.json").read_bytes()
     steps["forced_ae"] = repro("--force", "--single-item", "train@ae")
     steps["forced_ae_after"] = (ws.root / "metrics/train/ae.json").read_bytes()
-    steps["settle"] = repro()  # the forced rerun's new fit seconds reach latent_stats and report
+    steps["settle"] = repro()  # no wall time is a DVC output: nothing downstream reruns
     # undo the t-SNE and code edits: DVC restores both baselines from its run-cache
     steps["tsne_runs_before_undo"] = count_runs(ws, "baseline@tsne")
     code = ws.root / "src/latentlab/analysis/baselines.py"

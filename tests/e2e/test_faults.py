@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 TINY = SMOKE_PARAMS
 TRAIN_VAE = ["python", "stages/train.py", "--model", "vae", "--data", "data/processed/splits.npz",
              "--out-dir", "outputs/train/vae", "--metrics", "metrics/train/vae.json",
-             "--history", "plots/train/vae.csv", "--timing", "metrics/fit_seconds/vae.json",
+             "--history", "plots/train/vae.csv", "--timing", "timings/train@vae.json",
              "--link", "outputs/train/vae/link.json"]
 VAE_OUTPUTS = ["outputs/train/vae/model.pt", "outputs/train/vae/codes.npz",
                "outputs/train/vae/link.json",

@@ -12,6 +12,7 @@ parent.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import time
 import urllib.request
 
@@ -43,7 +44,9 @@ def test_the_wrapped_repro_has_one_parent_with_a_child_per_stage_that_ran(pipeli
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "comparison")}
     assert artifacts == {"comparison/comparison.csv", "comparison/latent_stats.json"}
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "report")} >= {
-        "report/report.html", "report/report.md"}
+        "report/report.html", "report/report.md", "report/verdict.txt", "report/verdict.json"}
+    verdict = Path(client.download_artifacts(parent.info.run_id, "report/verdict.txt"))
+    assert "Reconstruction (recon_mse" in verdict.read_text()  # the report's first section
     assert "vae/knn_accuracy" in parent.data.metrics
     assert parent.data.params["train.vae.beta"] == "1.0"  # params.yaml as that run saw it
     # later plain `dvc repro` runs make top-level runs: nothing else claims this parent

@@ -57,7 +57,7 @@ def test_the_screenshot_shows_the_whole_page(page):
 def test_what_changed_compares_with_the_commit_the_run_started_from(pipeline):
     md = (pipeline.root / "reports" / "report.md").read_text()
     head = pipeline.steps["head_when_rendered"]  # later tests may commit in the sandbox
-    changes = md.split("## 1. What changed")[1].split("## 2. ")[0]
+    changes = md.split("## 2. What changed")[1].split("## 3. ")[0]
     # the sandbox's HEAD holds the repository's committed (full-params) metrics
     assert f"Against the metrics committed at `{head[:12]}`" in changes
     assert re.search(r"\d+ values differ", changes)

@@ -7,7 +7,7 @@ Reading the stage outputs: :mod:`latentlab.report.inputs` holds the types
 :mod:`latentlab.report.inputs_verdict` reads the verdict and checks it against the
 table it decides, and :mod:`latentlab.report.inputs_load` ties them into ``load_inputs``;
 :mod:`latentlab.report.gitstate` reads the commit the run started from, and its
-metrics, with git.
+metrics, params and data-set record, with git (and ``dvc.lock``).
 
 Writing the text: :mod:`latentlab.report.words` holds the shared vocabulary (number
 formats, computed comparisons, section numbers) and :mod:`latentlab.report.blocks`
@@ -15,8 +15,11 @@ the shared types (paragraph, figure and table blocks, ``FigureRef``, ``Column``)
 :mod:`latentlab.report.verdicts` words every comparison of methods as far as the
 verdict's paired intervals carry it (intervals, best, tied, not ranked).
 One module per kind of section, each given the inputs it reads:
-:mod:`latentlab.report.sections_changes` ("What changed": the metrics against those
-committed at HEAD), :mod:`latentlab.report.sections_data` (the data set: source,
+:mod:`latentlab.report.sections_verdict` (the opening "Verdict": the best or tied
+methods per criterion, the caveats; ``verdict_summary_lines`` as plain text),
+:mod:`latentlab.report.sections_changes` ("What changed": the params, data set and
+code against the commit the run started from, then the metrics that moved beyond
+their noise), :mod:`latentlab.report.sections_data` (the data set: source,
 splits, labels or their absence, the binarisation and what it makes of the
 likelihood), :mod:`latentlab.report.sections_baselines` (PCA and t-SNE),
 :mod:`latentlab.report.sections_models` (the AE, DAE and VAE),

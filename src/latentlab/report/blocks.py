@@ -1,7 +1,7 @@
 """The blocks a section is made of, and the figures they point to.
 
 A section returns a list of blocks, plain dicts that the templates render: a
-paragraph (:func:`para`), a figure (:func:`figure`, which holds a
+paragraph (:func:`para`), a bulleted list (:func:`bullets`), a figure (:func:`figure`, which holds a
 :class:`FigureRef`), a table (:func:`table_block`, its columns described by
 :class:`Column`, or :func:`table` from cells made by :func:`cell`), a key-value list
 or a code listing. These shared types live
@@ -31,6 +31,11 @@ class FigureRef:
 def para(text: str) -> dict:
     """A paragraph block; ```key``` spans become <code> in HTML."""
     return {"kind": "p", "text": text}
+
+
+def bullets(items: Sequence[str]) -> dict:
+    """A bulleted list block, one paragraph-like text per item (```key``` as in :func:`para`)."""
+    return {"kind": "list", "items": list(items)}
 
 
 def figure(ref: FigureRef) -> dict:

@@ -1,9 +1,9 @@
 """The report's contents in order: the title, one caption per figure, the sections.
 
 Each section is written by its own module from the numbers it cites
-(``sections_*``: the data set, the baselines, the models, the DAE sweep, the
-information theory, the comparison, the latent spaces, provenance and what
-changed); this module only puts them in the order of
+(``sections_*``: the verdict, what changed, the data set, the baselines, the
+models, the DAE sweep, the information theory, the comparison, the latent spaces
+and provenance); this module only puts them in the order of
 :data:`~latentlab.report.words.SECTIONS` and captions the figures. It returns
 plain strings and dicts and knows nothing of files, figures' pixels or
 templates, so the wording can be tested without rendering;
@@ -26,6 +26,7 @@ from latentlab.report.sections_latent import embedded_counts, latent_blocks
 from latentlab.report.sections_models import ae_blocks, dae_blocks, vae_blocks
 from latentlab.report.sections_provenance import provenance_blocks
 from latentlab.report.sections_sweep import sweep_blocks
+from latentlab.report.sections_verdict import verdict_blocks
 from latentlab.report.words import SECTIONS
 
 
@@ -85,12 +86,13 @@ def sections(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
     """The report's sections in order: ``{"id", "title", "blocks"}``.
 
     A block is ``{"kind": "p", "text"}``, ``{"kind": "figure", "ref"}``,
-    ``{"kind": "table", "table"}``, ``{"kind": "kv", "items"}`` or
+    ``{"kind": "table", "table"}``, ``{"kind": "list", "items"}``,
+    ``{"kind": "kv", "items"}`` or
     ``{"kind": "code", "summary", "language", "text"}``.
     """
     blocks = {
-        "changes": lambda: changes_blocks(inputs.git, inputs.metrics_before,
-                                          inputs.metrics_now),
+        "verdict": lambda: verdict_blocks(inputs),
+        "changes": lambda: changes_blocks(inputs),
         "data": lambda: data_blocks(inputs, refs),
         "comparison": lambda: comparison_blocks(inputs),
         "pca": lambda: pca_blocks(inputs, refs),

@@ -13,6 +13,13 @@ and the report stage keeps out of DVC's run-cache (``persist`` on its link file 
 dvc.yaml), so a report is never restored from a run that started from another
 commit. Nothing here writes to the repository (``GIT_OPTIONAL_LOCKS=0``: even
 ``git status`` leaves the index alone).
+
+What went into the committed results is read the same way: ``params.yaml`` with
+``git show`` (:func:`committed_text`), and a DVC-tracked file such as
+``data/raw/source.json``, which git does not hold, through the md5 that
+``dvc.lock`` recorded at the commit and the local DVC cache
+(:func:`committed_dvc_output`), read as files: no DVC process, so no lock taken
+inside ``dvc repro``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ BASE_REV = "HEAD"
 SOURCE_PATHS = ("params.yaml", "dvc.yaml", "src", "stages")
 GIT_TIMEOUT_S = 30.0
 SHORT_SHA = 12  # hex digits of a commit shown in running text
+DVC_LOCK = "dvc.lock"
+DVC_CACHE = Path(".dvc/cache/files/md5")  # DVC 3's local cache, relative to the repo root
 
 
 @dataclass(frozen=True)
@@ -92,13 +101,56 @@ def read_git_state(root: str | Path, source_paths: tuple[str, ...] = SOURCE_PATH
     return GitState(head.stdout.decode().strip(), "", tuple(sorted(changed)))
 
 
-def committed_json(commit: str, path: str | Path) -> object | None:
-    """The JSON that ``path`` held at ``commit``; None where it held no such (valid) file."""
+def committed_text(commit: str, path: str | Path) -> str | None:
+    """The text that ``path`` held at ``commit``; None where git held no such file there."""
     path = Path(path)
+    if not path.parent.is_dir():
+        return None
     shown = _git(["show", f"{commit}:./{path.name}"], path.parent)
     if shown is None or shown.returncode != 0:
         return None
     try:
-        return json.loads(shown.stdout.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return shown.stdout.decode("utf-8")
+    except UnicodeDecodeError:
         return None
+
+
+def committed_json(commit: str, path: str | Path) -> object | None:
+    """The JSON that ``path`` held at ``commit``; None where it held no such (valid) file."""
+    text = committed_text(commit, path)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def committed_dvc_output(commit: str, root: str | Path,
+                         relpath: str) -> tuple[str | None, bytes | None]:
+    """The md5 that ``dvc.lock`` at ``commit`` records for the output ``relpath``, and the
+    bytes of that version from the local DVC cache.
+
+    Returns (None, None) where the commit holds no ``dvc.lock`` or it records no such
+    output, and (md5, None) where the cache (:data:`DVC_CACHE`, DVC 3's default
+    location) no longer holds that version.
+    """
+    import yaml  # local: only the report's loading reads dvc.lock
+
+    root = Path(root)
+    text = committed_text(commit, root / DVC_LOCK)
+    try:
+        lock = yaml.safe_load(text) if text is not None else None
+    except yaml.YAMLError:
+        lock = None
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    md5s = [out.get("md5") for stage in (stages.values() if isinstance(stages, dict) else ())
+            if isinstance(stage, dict) for out in (stage.get("outs") or ())
+            if isinstance(out, dict) and out.get("path") == relpath]
+    md5 = next((m for m in md5s if isinstance(m, str) and len(m) > 2), None)
+    if md5 is None:
+        return None, None
+    try:
+        return md5, (root / DVC_CACHE / md5[:2] / md5[2:]).read_bytes()
+    except OSError:
+        return md5, None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -51,7 +51,6 @@ class ReportPaths:
     baseline_metrics: Mapping[str, Path]
     latent_stats: Path
     verdict: Path
-    fit_seconds: Path
     moments: Path
     embeddings_dir: Path
     params: Path
@@ -124,6 +123,25 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class DataAtCommit:
+    """The data set the compared commit's results came from, as far as it can be read.
+
+    Attributes
+    ----------
+    source : dict or None
+        ``data/raw/source.json`` at the commit: from git where git tracks it, else the
+        version ``dvc.lock`` recorded there, read from the local DVC cache; None where
+        neither holds it.
+    same_file : bool or None
+        Whether today's ``source.json`` has the md5 ``dvc.lock`` recorded at the commit;
+        None where it recorded none.
+    """
+
+    source: dict | None
+    same_file: bool | None
+
+
+@dataclass(frozen=True)
 class ReportInputs:
     """Everything the report shows, read and checked.
 
@@ -158,8 +176,6 @@ class ReportInputs:
         ``<key>_ci_low`` and ``<key>_ci_high``.
     verdict : Verdict
         ``metrics/verdict.json``: which method is best, tied or not ranked, per criterion.
-    fit_seconds : dict of method -> float
-        Wall seconds of each fit.
     moments : dict of method -> {"dim", "mean", "var"}
         Arrays of shape (latent_dim,), sorted by dim.
     embeddings : dict of method -> {"index", "x", "y", "label"}
@@ -189,11 +205,17 @@ class ReportInputs:
         differed from it.
     metrics_now : dict of path -> dict
         The metrics files the "What changed" section compares (all the metrics this
-        report reads but the wall times), keyed by their path relative to the
+        report reads; it reads no wall time), keyed by their path relative to the
         repository root, as this run wrote them.
     metrics_before : dict of path -> dict or None, or None
         The same files as committed at ``git.commit`` (None for a file it lacks);
         None when there is no commit.
+    params_now : dict
+        ``params.yaml`` flattened to dotted keys (``train.vae.beta``).
+    params_before : dict or None
+        The same at ``git.commit``; None without a commit or a ``params.yaml`` there.
+    data_before : DataAtCommit or None
+        The data set at ``git.commit``; None without a commit.
     """
 
     source: dict
@@ -207,7 +229,6 @@ class ReportInputs:
     baseline_metrics: dict[str, dict]
     latent_stats: dict[str, dict]
     verdict: Verdict
-    fit_seconds: dict[str, float]
     moments: dict[str, dict[str, np.ndarray]]
     embeddings: dict[str, dict[str, np.ndarray]]
     evaluate: dict
@@ -219,6 +240,9 @@ class ReportInputs:
     git: GitState
     metrics_now: dict[str, dict] = field(repr=False)
     metrics_before: dict[str, dict | None] | None = field(repr=False)
+    params_now: dict[str, Any] = field(repr=False)
+    params_before: dict[str, Any] | None = field(repr=False)
+    data_before: DataAtCommit | None = field(repr=False)
 
 
 def method_path(text: str) -> tuple[str, Path]:

@@ -215,14 +215,6 @@ def _check_sweep_best(table: dict[str, np.ndarray], best: dict[str, float],
                                 f"{winners.tolist()}; rerun latent_stats")
 
 
-def read_fit_seconds(path: Path) -> dict[str, float]:
-    obj = read_object(path, METHODS)
-    bad = [m for m in METHODS if isinstance(obj[m], bool) or not isinstance(obj[m], (int, float))]
-    if bad:
-        raise DataFileError(f"{path}: {bad[0]} is not a number of seconds")
-    return {m: float(obj[m]) for m in METHODS}
-
-
 def read_text(path: Path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")

@@ -14,14 +14,22 @@ imports a section or :mod:`~latentlab.report.build`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from latentlab import params as params_module
 from latentlab.io import DataFileError, read_json, read_npz
-from latentlab.params import BASELINES, MODELS
-from latentlab.report.gitstate import committed_json, read_git_state
-from latentlab.report.inputs import METHODS, ReportInputs, ReportPaths
+from latentlab.params import BASELINES, MODELS, flatten, read_params_file
+from latentlab.report.gitstate import (
+    GitState,
+    committed_dvc_output,
+    committed_json,
+    committed_text,
+    read_git_state,
+)
+from latentlab.report.inputs import METHODS, DataAtCommit, ReportInputs, ReportPaths
 from latentlab.report.inputs_checks import (
     agreed_binarize,
     agreed_has_labels,
@@ -39,7 +47,6 @@ from latentlab.report.inputs_files import (
     read_dae_sweep,
     read_embedding,
     read_evaluate,
-    read_fit_seconds,
     read_kl_per_dim,
     read_latent_stats,
     read_moments,
@@ -88,7 +95,6 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
         baseline_metrics={m: read_baseline(paths.baseline_metrics[m], m) for m in BASELINES},
         latent_stats=latent_stats,
         verdict=read_verdict(paths.verdict, latent_stats, has_labels, len(splits["x_test"])),
-        fit_seconds=read_fit_seconds(paths.fit_seconds),
         moments=read_moments(paths.moments),
         embeddings={m: read_embedding(Path(paths.embeddings_dir) / f"{m}.csv") for m in METHODS},
         evaluate=read_evaluate(paths, latent_stats["vae"]),
@@ -102,6 +108,9 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
         metrics_before=(None if git.commit is None else
                         {label: committed_json(git.commit, path)
                          for label, path in compared.items()}),
+        params_now=flatten(read_params_file(paths.params)),
+        params_before=_committed_params(git, paths.params),
+        data_before=_committed_data(git, paths.source, root),
     )
     check_shapes(inputs, paths)
     check_tsne(inputs, paths)
@@ -110,7 +119,7 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
 
 
 def _compared_metrics(paths: ReportPaths, root: Path) -> dict[str, Path]:
-    """The metrics files of "What changed" (every metrics input but the wall times), keyed
+    """The metrics files of "What changed" (every metrics input; no wall time), keyed
     by their path relative to ``root`` (as ``dvc metrics diff`` names them)."""
     files = [*(paths.train_metrics[m] for m in MODELS),
              *(paths.baseline_metrics[m] for m in BASELINES),
@@ -123,6 +132,37 @@ def _compared_metrics(paths: ReportPaths, root: Path) -> dict[str, Path]:
             label = Path(path).as_posix()
         out[label] = Path(path)
     return out
+
+
+def _committed_params(git: GitState, path: Path) -> dict[str, Any] | None:
+    """``params.yaml`` at the commit, flattened; None without one (or unreadable)."""
+    import yaml  # local, as in latentlab.params
+
+    text = None if git.commit is None else committed_text(git.commit, path)
+    try:
+        raw = yaml.safe_load(text) if text is not None else None
+    except yaml.YAMLError:
+        return None
+    return flatten(raw) if isinstance(raw, dict) else None
+
+
+def _committed_data(git: GitState, source: Path, root: Path) -> DataAtCommit | None:
+    """``source.json`` at the commit: from git, else through dvc.lock and the DVC cache."""
+    if git.commit is None:
+        return None
+    try:
+        relpath = Path(source).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        relpath = Path(source).as_posix()
+    md5, data = committed_dvc_output(git.commit, root, relpath)
+    same = None if md5 is None else hashlib.md5(Path(source).read_bytes()).hexdigest() == md5
+    before = committed_json(git.commit, source)
+    if before is None and data is not None:
+        try:
+            before = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            before = None
+    return DataAtCommit(before if isinstance(before, dict) else None, same)
 
 
 def _require_methods(mapping: Mapping[str, Path], expected: tuple[str, ...], flag: str) -> None:

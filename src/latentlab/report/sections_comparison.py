@@ -1,7 +1,7 @@
 """The report's section "Comparison of all methods": the table, the verdicts, the caveats.
 
 One row per method (:data:`~latentlab.report.inputs.METHODS`), one column per
-metric of ``metrics/latent_stats.json`` and the fit's wall time. Each ranked
+metric of ``metrics/latent_stats.json`` (no wall time: timings are not results). Each ranked
 column (a criterion of ``metrics/verdict.json``) shows the value and its bootstrap
 interval; bold marks only a best the paired intervals decide, tied leaders are
 marked alike and a method left out of the ranking carries its reason's mark
@@ -27,7 +27,13 @@ from latentlab.report.verdicts import (
     verdict_sentence,
     with_interval,
 )
-from latentlab.report.words import NO_LABELS_SENTENCE, compare_words, fmt, section_ref
+from latentlab.report.words import (
+    NO_LABELS_SENTENCE,
+    TIMINGS_SENTENCE,
+    compare_words,
+    fmt,
+    section_ref,
+)
 
 COLUMNS = (
     Column("latent_dim", "latent dim", None),
@@ -38,7 +44,6 @@ COLUMNS = (
     Column("latent_kl_to_prior_nats", "KL(fit ‖ N(0, I)) nats ↓", "min"),
     Column("latent_mean_abs", "mean |mean| (prior: 0)", None),
     Column("latent_var_mean", "mean var (prior: 1)", None),
-    Column("fit_seconds", "fit seconds", None, digits=3),
 )
 LABEL_COLUMNS = ("knn_accuracy", "probe_accuracy")  # left out for a data set without labels
 
@@ -53,8 +58,7 @@ def _cell(inputs: ReportInputs, col: Column, method: str) -> dict:
     if col.better:
         return cell(*cell_text(inputs.verdict.criteria[col.key], method,
                                inputs.latent_stats[method], col.digits))
-    value = (inputs.fit_seconds[method] if col.key == "fit_seconds"
-             else inputs.latent_stats[method].get(col.key))
+    value = inputs.latent_stats[method].get(col.key)
     return cell(str(int(value)) if col.key == "latent_dim" else fmt(value, col.digits))
 
 
@@ -115,8 +119,7 @@ def comparison_blocks(inputs: ReportInputs) -> list[dict]:
                  "method cannot reconstruct). KL(fit ‖ N(0, I)) is the KL from a "
                  "full-covariance gaussian fit of the test codes to the prior, so correlations "
                  "between dimensions count. The moment columns are references, not ranks: the "
-                 "prior N(0, I) has mean 0 and variance 1 in every dimension; fit seconds are "
-                 "wall time (`metrics/fit_seconds.json`) on the machine that ran the pipeline."
+                 "prior N(0, I) has mean 0 and variance 1 in every dimension. " + TIMINGS_SENTENCE
                  + subsample),
               _p(_protocol_sentence(inputs)),
               comparison_table(inputs)]
@@ -135,13 +138,18 @@ def comparison_blocks(inputs: ReportInputs) -> list[dict]:
     return blocks
 
 
+def outside_interval(inputs: ReportInputs) -> list[tuple[str, Column]]:
+    """(method, column) of each ranked value that lies outside its own interval."""
+    return [(m, col) for col in columns(inputs) if col.better for m in METHODS
+            if col.key in inputs.latent_stats[m]
+            and not (inputs.latent_stats[m][f"{col.key}_ci_low"]
+                     <= inputs.latent_stats[m][col.key]
+                     <= inputs.latent_stats[m][f"{col.key}_ci_high"])]
+
+
 def _outside_sentence(inputs: ReportInputs) -> str:
     """The values that lie outside their own percentile interval, and why that can be."""
-    cells = [(m, col) for col in columns(inputs) if col.better for m in METHODS
-             if col.key in inputs.latent_stats[m]
-             and not (inputs.latent_stats[m][f"{col.key}_ci_low"]
-                      <= inputs.latent_stats[m][col.key]
-                      <= inputs.latent_stats[m][f"{col.key}_ci_high"])]
+    cells = outside_interval(inputs)
     if not cells:
         return ""
     listed = "; ".join(f"{m}'s {col.header.rstrip(' ↑↓')} (`{col.key}`), "

@@ -26,6 +26,12 @@ from latentlab.report.words import compare_words, fmt, pct, section_ref
 # means of float32 values, good to about 1e-7 of their size, and a difference of two of them
 # loses that much of the smaller result.
 IDENTITY_RTOL = 1e-5
+# I(x; z) estimated over the aggregate posterior of N test images cannot exceed log N
+# (`mutual_information_max_nats`): however much the codes say about x, N images hold at most
+# log N nats to tell apart. An estimate within this fraction of that ceiling measures N, not
+# the model, and neither it nor KL − I(x; z) is interpreted.
+MI_CEILING_FRACTION = 0.05
+CEILING_WORDS = "bounded by the sample size, not a property of the model"
 
 RECON_COLUMNS = (
     Column("recon_cross_entropy_nats", "cross-entropy H(p, q) ↓", "min"),
@@ -131,21 +137,39 @@ def active_units_sentence(vae: Mapping[str, float], kl_per_dim: Mapping[str, np.
     return text
 
 
+def mi_at_ceiling(vae: Mapping[str, float]) -> bool:
+    """Whether I(x; z) (`mutual_information_nats`) lies within :data:`MI_CEILING_FRACTION`
+    of its ceiling log N (`mutual_information_max_nats`)."""
+    mi, mi_max = float(vae["mutual_information_nats"]), float(vae["mutual_information_max_nats"])
+    return mi_max > 0 and mi >= (1.0 - MI_CEILING_FRACTION) * mi_max
+
+
 def mutual_information_sentence(vae: Mapping[str, float], n_test: int) -> str:
-    """I(x; z), its bound log N, and the KL term's split KL = I(x; z) + KL(q(z) ‖ p(z))."""
+    """I(x; z), its bound log N, and the KL term's split KL = I(x; z) + KL(q(z) ‖ p(z));
+    neither I(x; z) nor the remainder is interpreted where I(x; z) is at its ceiling."""
     mi, mi_max = float(vae["mutual_information_nats"]), float(vae["mutual_information_max_nats"])
     kl, rest = float(vae["kl_nats"]), float(vae["kl_minus_mi_nats"])
     fit = float(vae["latent_kl_to_prior_nats"])
     text = (f"Mutual information: I(x; z) = {fmt(mi)} nats (`mutual_information_nats`, under the "
             f"aggregate posterior q(z) of the {n_test} test images) of at most log N = "
             f"{fmt(mi_max)} nats (`mutual_information_max_nats`), {pct(mi / mi_max)} of that "
-            f"bound. The KL term splits as KL = I(x; z) + KL(q(z) ‖ p(z)) (Hoffman & Johnson "
-            f"2016): of its {fmt(kl)} nats (`kl_nats`), {fmt(mi)} pay for information about x, "
-            f"and the remainder, {fmt(rest)} nats (`kl_minus_mi_nats`), is how far the "
-            "aggregate posterior is from the prior.")
+            "bound")
+    check = ""
     if not _holds(rest, kl - mi, scale=kl):
-        text += (f" Warning: `kl_nats` − `mutual_information_nats` = {fmt(kl - mi)}, "
+        check = (f" Warning: `kl_nats` − `mutual_information_nats` = {fmt(kl - mi)}, "
                  f"not {fmt(rest)}.")
+    if mi_at_ceiling(vae):
+        return (text + f": within {pct(MI_CEILING_FRACTION)} of its ceiling, so the estimate is "
+                f"{CEILING_WORDS}: with {n_test} test images it cannot exceed log {n_test}, "
+                "whatever the encoder. The KL term splits as KL = I(x; z) + KL(q(z) ‖ p(z)) "
+                f"(Hoffman & Johnson 2016), but with I(x; z) at its ceiling the remainder, "
+                f"{fmt(rest)} of the {fmt(kl)} nats (`kl_minus_mi_nats`, `kl_nats`), inherits "
+                f"that: it too is {CEILING_WORDS}, and is not read here as how far the "
+                "aggregate posterior is from the prior." + check)
+    text += (f". The KL term splits as KL = I(x; z) + KL(q(z) ‖ p(z)) (Hoffman & Johnson "
+             f"2016): of its {fmt(kl)} nats (`kl_nats`), {fmt(mi)} pay for information about x, "
+             f"and the remainder, {fmt(rest)} nats (`kl_minus_mi_nats`), is how far the "
+             "aggregate posterior is from the prior." + check)
     word = compare_words(fit, rest)
     return text + (f" The full-covariance gaussian fit of the codes is {fmt(fit)} nats from the "
                    f"prior (`latent_kl_to_prior_nats`), {word} that remainder"

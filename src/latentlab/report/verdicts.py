@@ -7,7 +7,8 @@ number of the comparison table comes with its bootstrap interval
 other ranked method excludes 0), the leaders of an undecided criterion are *tied*
 and marked alike (:data:`TIED`), and a method left out of the ranking carries the
 mark of its reason (:data:`MARKS`). :func:`verdict_sentence` says one criterion's
-verdict; :func:`pair_relation` says how two methods compare, beyond noise only where
+verdict, :func:`leaders_words` the same in a few words (the report's opening verdict);
+:func:`pair_relation` says how two methods compare, beyond noise only where
 the verdict holds the paired interval of that pair. Every section that compares
 methods on a criterion of :data:`~latentlab.report.inputs.CRITERIA` uses these, so
 no sentence ranks by point estimate alone.
@@ -82,7 +83,8 @@ def difference_text(c: Criterion, method: str) -> str:
     return f"{difference_label(c, method)}: {interval_text(*c.differences[method])}"
 
 
-def _and(names: list[str] | tuple[str, ...]) -> str:
+def and_list(names: list[str] | tuple[str, ...]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
@@ -114,7 +116,7 @@ def verdict_sentence(verdict: Verdict, key: str, name: str) -> str:
     else:
         diffs = "; ".join(difference_text(c, m) for m in c.leaders[1:])
         each = "each includes" if len(c.leaders) > 2 else "includes"
-        text += (f"{_and(c.leaders)} tied for best (paired {conf} interval"
+        text += (f"{and_list(c.leaders)} tied for best (paired {conf} interval"
                  f"{'s' if len(c.leaders) > 2 else ''} of {diffs}; {each} 0)")
         if others:
             behind = "; ".join(difference_text(c, m) for m in others)
@@ -125,6 +127,28 @@ def verdict_sentence(verdict: Verdict, key: str, name: str) -> str:
         text += ". Not ranked: " + ", ".join(f"{m} ({reason_words(r)})"
                                             for m, r in c.excluded.items())
     return text + "."
+
+
+def leaders_words(verdict: Verdict, key: str, stats: Mapping[str, dict]) -> str:
+    """One criterion's verdict in short: the best with its value and interval, or the tied
+    leaders with theirs, then who trails them beyond noise (no difference intervals: the
+    reader is told elsewhere what "best" and "tied" rest on)."""
+    c = verdict.criteria[key]
+
+    def shown(m: str) -> str:
+        return f"{m} {with_interval(stats[m], key)}"
+
+    if not c.ranked:
+        return "no method is ranked"
+    if len(c.ranked) == 1:
+        return f"only {shown(c.top)} is ranked, so none is called best"
+    if c.decided:
+        return f"best {shown(c.top)}, beyond noise"
+    others = [m for m in c.ranked if m not in c.leaders]
+    text = f"{and_list([shown(m) for m in c.leaders])} tied for best"
+    if not others:
+        return text + ": the data cannot decide between them"
+    return text + f"; behind them beyond noise: {', '.join(others)}"
 
 
 def pair_relation(verdict: Verdict, key: str, stats: Mapping[str, dict], a: str,

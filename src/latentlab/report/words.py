@@ -16,13 +16,18 @@ DASH = "—"
 # Said wherever a label-based metric would be, for a data set without labels.
 NO_LABELS = "no labels: kNN and probe accuracy are skipped"
 NO_LABELS_SENTENCE = "No labels: kNN and probe accuracy are skipped"
+# Where the wall times are, said wherever the report used to show them (design rule 14).
+TIMINGS_SENTENCE = ("Wall times are logged to each stage's MLflow run (`fit_seconds`) and to "
+                    "the git-ignored `timings/` folder; they are not results.")
 
 # The report's sections in order, as (id, title); numbered from 1 by position so a
-# cross-reference ("section 7") follows the order when a section is added. After what
-# changed since the last commit, they follow the story: the data, the linear and the
-# nonlinear baseline, the three autoencoders, all methods side by side, what the latent
-# spaces look like, and where the numbers came from.
+# cross-reference ("section 7") follows the order when a section is added. The verdict
+# first (which method is best for what, and how sure), then what changed since the last
+# commit; then the story: the data, the linear and the nonlinear baseline, the three
+# autoencoders, all methods side by side, what the latent spaces look like, and where the
+# numbers came from.
 SECTIONS = (
+    ("verdict", "Verdict"),
     ("changes", "What changed"),
     ("data", "Data set"),
     ("pca", "Linear baseline: PCA"),
