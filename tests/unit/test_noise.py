@@ -14,11 +14,14 @@ def test_masking_zeroes_the_asked_fraction(fraction):
     assert zeroed == pytest.approx(fraction, abs=0.01)
 
 
-def test_masking_keeps_the_other_pixels_unchanged():
+def test_masking_scales_the_kept_pixels_so_the_expected_input_is_the_clean_one():
     x = torch.rand(50, 20, generator=torch.Generator().manual_seed(0)) + 0.1
     out = masking_noise(x, 0.3, torch.Generator().manual_seed(2))
     kept = out != 0
-    assert torch.equal(out[kept], x[kept])
+    torch.testing.assert_close(out[kept], x[kept] / 0.7)  # as nn.Dropout(0.3) in training
+    ones = torch.ones(2000, 500)
+    mean = masking_noise(ones, 0.25, torch.Generator().manual_seed(3)).mean().item()
+    assert mean == pytest.approx(1.0, abs=0.005)  # E[corrupt(x)] = x: clean test inputs match
 
 
 def test_gaussian_noise_has_the_asked_std():

@@ -57,8 +57,9 @@ def captions(inputs: ReportInputs, n_examples: int) -> dict[str, str]:
         "ae_curves": "AE: reconstruction NLL per epoch (nats per example), train and val; the "
                      "dotted line marks the epoch kept.",
         "dae_curves": "DAE: reconstruction NLL per epoch (nats per example), train and val, "
-                      "the train curve on corrupted inputs; the dotted line marks the epoch "
-                      "kept.",
+                      "both on corrupted inputs (the val inputs corrupted once, with a fixed "
+                      "seed; early stopping follows them); the test numbers in the text are "
+                      "on clean inputs. The dotted line marks the epoch kept.",
         "vae_elbo_curves": "VAE: reconstruction, KL and ELBO per epoch (nats per example), "
                            "train and val, and the effective KL weight β of the training loss "
                            "(train_beta); the dotted line marks the epoch kept.",

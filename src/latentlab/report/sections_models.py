@@ -38,8 +38,9 @@ def _training_sentence(model: str, metrics: dict, curves: Mapping[str, np.ndarra
     best, run = int(metrics["best_epoch"]), int(metrics["epochs_run"])
     stop = "stopped early" if metrics["stopped_early"] else "ran its full epoch budget"
     at_best = np.flatnonzero(curves["epoch"] == best)
+    inputs = " (both on corrupted inputs)" if model == "dae" else ""
     curve = (f"; at that epoch train recon {fmt(curves['train_recon'][at_best[0]])}, val recon "
-             f"{fmt(curves['val_recon'][at_best[0]])}" if len(at_best) else "")
+             f"{fmt(curves['val_recon'][at_best[0]])}{inputs}" if len(at_best) else "")
     test = metrics["test"]
     return (f"{model.upper()}: the validation loss was lowest at epoch {best} of {run} "
             f"({stop}){curve} nats per example. Test recon NLL {fmt(test['recon'])} nats per "
@@ -84,7 +85,10 @@ def dae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict
         recon += f". {NO_LABELS_SENTENCE}."
     return [
         _p("The DAE is the AE's network trained on corrupted inputs to reconstruct the clean "
-           "image; it is evaluated on clean test inputs, like the AE."),
+           "image; its training and validation curves are on corrupted inputs, its test "
+           "numbers on clean test inputs, like the AE's. Masking scales the kept pixels by "
+           "1/(1 − level), as dropout does, so a clean input is on average what the encoder "
+           "saw in training (`train.dae.noise_type`)."),
         _p(_training_sentence("dae", tm["dae"], inputs.curves["dae"],
                               likelihood_words(inputs, "dae"))),
         _fig(refs["dae_curves"]),

@@ -32,7 +32,8 @@ SWEEP_COLUMNS = (
 )
 CRITERIA = (("recon_mse", "recon MSE"), ("knn_accuracy", "kNN accuracy"),
             ("probe_accuracy", "probe accuracy"))
-NOISE_WORDS = {"masking": "a random fraction of the pixels, the level, set to 0",
+NOISE_WORDS = {"masking": "a random fraction of the pixels, the level, set to 0 and the rest "
+                           "scaled by 1/(1 − level), as dropout does",
                "gaussian": "N(0, level²) noise added to every pixel"}
 
 
