@@ -74,7 +74,15 @@ def test_the_json_form_says_the_same_in_structure(pipeline):
 def test_the_prediction_is_what_dvc_repro_then_runs(pipeline):
     predicted = set(pipeline.steps["status_beta"]["json"])
     assert predicted == pipeline.steps["after_beta"] == AFTER_BETA
-    assert set(pipeline.steps["status_code"]["json"]) == pipeline.steps["after_code"]
+    # An edit that changes no behaviour: the edited stages run and write the same bytes, so DVC
+    # skips what is downstream (no wall time or run id is in a DVC output). The tool predicted
+    # those too, as running only because of upstream work: it cannot know the outputs will be
+    # identical (its documented limit).
+    code = pipeline.steps["status_code"]["json"]
+    assert pipeline.steps["after_code"] == {"baseline@pca", "baseline@tsne"}
+    assert {stage for stage, why in code.items() if why["deps"]} == pipeline.steps["after_code"]
+    for stage in set(code) - pipeline.steps["after_code"]:
+        assert code[stage]["upstream"] and not (code[stage]["deps"] or code[stage]["params"])
 
 
 def test_a_code_edit_names_the_modified_dependency(pipeline):
