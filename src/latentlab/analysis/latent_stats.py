@@ -43,7 +43,6 @@ from latentlab.analysis.metrics import (
 from latentlab.analysis.verdict import verdicts
 
 METHODS = ("pca", "tsne", "ae", "dae", "vae")
-LABEL_METRICS = ("knn_accuracy", "probe_accuracy")
 TRUSTWORTHINESS_METHOD = ("per-point contributions, neighbourhoods of the whole test set, "
                           "bootstrapped over points")
 
