@@ -1,4 +1,4 @@
-"""Stage `baseline@<method>`: scikit-learn PCA or t-SNE on the preprocessed splits."""
+"""Stage `baseline@<method>`: scikit-learn PCA or t-SNE on the grey levels of the splits."""
 
 from __future__ import annotations
 
@@ -28,19 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     stage = f"baseline@{args.method}"
     with track_stage(stage, p, f"baselines.{args.method}", data=args.data,
                      params_file=args.params, link=args.link) as run:
-        from latentlab.analysis import baselines
+        from latentlab.analysis.baselines import fit_baseline
 
-        if args.method == "pca":
-            codes, fit_seconds = baselines.fit_pca(splits["x_train"], splits["x_val"],
-                                                   splits["x_test"], p.n_components, p.whiten,
-                                                   p.seed)
-            metrics = baselines.pca_metrics(codes)
-        else:
-            result, fit_seconds = baselines.embed_tsne(
-                splits["x_train"], splits["x_test"], y_train=splits["y_train"],
-                y_test=splits["y_test"], **vars(p))
-            codes = {k: result.pop(k) for k in ("z_train", "z_test", "index_train", "index_test")}
-            metrics = {**result, "embedded": "train+test jointly"}
+        codes, metrics, fit_seconds = fit_baseline(args.method, splits, p)  # on grey levels
         io.atomic_write_npz(args.out, **codes)
         io.atomic_write_metrics(args.metrics, metrics)
         io.atomic_write_json(args.timing, {"fit_seconds": round(fit_seconds, 3)})

@@ -1,4 +1,5 @@
-"""Stage `latent_stats`: one comparison table of all five methods on the test split."""
+"""Stage `latent_stats`: the comparison table of the five methods (and the raw pixels, for
+reference) on the grey levels of the test split, its verdict, and the DAE sweep's scores."""
 
 from __future__ import annotations
 
@@ -36,18 +37,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     p = params.load("latent_stats", args.params)
-    levels = params.load("dae_sweep", args.params).levels
+    sweep_p = params.load("dae_sweep", args.params)
     vae_p = params.load("train.vae", args.params)  # the thresholds of its collapse diagnosis
-    splits = io.read_npz(args.data, required=("x_test", "y_train", "y_test"))
+    splits = io.read_npz(args.data, required=("x_train", "x_test", "y_train", "y_test"))
     code_paths = dict(pair.split("=", 1) for pair in args.codes)
     codes = {m: {k: v for k, v in io.read_npz(path, required=("z_train", "z_test")).items()
                  if k in CODE_KEYS} for m, path in code_paths.items()}
-    sweep = {level: io.read_npz(Path(args.dae_sweep_dir) / str(level) / "codes.npz",
-                                required=("z_train", "z_test", "recon_test")) for level in levels}
+    sweep = {level: (stage, codes["dae"] if stage == "train@dae" else io.read_npz(
+        Path(args.dae_sweep_dir) / str(level) / "codes.npz",
+        required=("z_train", "z_test", "recon_test"))) for level, stage in sweep_p.members}
     with track_stage("latent_stats", p, "latent_stats", data=args.data,
                      params_file=args.params, link=args.link) as run:
         from latentlab.analysis import latent_stats
+        from latentlab.analysis.sweep import sweep_rows, sweep_scores
 
+        splits = latent_stats.representation_splits(splits)  # grey levels, never a binary draw
         table, verdict = latent_stats.compare_methods(
             splits, codes, io.read_json(args.vae_metrics)["test"],
             io.read_json(args.vae_log_px)["vae"], knn_neighbors=p.knn_neighbors,
@@ -60,14 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],
                             latent_stats.moment_rows(codes))
         scores = io.at_precision(  # the JSON and the CSV say the same numbers
-            latent_stats.dae_sweep_scores(splits, sweep, knn_neighbors=p.knn_neighbors,
-                                          seed=p.seed))
+            sweep_scores(splits, sweep, knn_neighbors=p.knn_neighbors, seed=p.seed,
+                         bootstrap_samples=p.bootstrap_samples, confidence=p.confidence,
+                         labelled=latent_stats.has_labels(splits)))
         io.atomic_write_metrics(args.dae_sweep_scores, scores)
-        columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"]
-        columns = [c for c in columns if c in scores[str(levels[0])]]  # no labels: no accuracies
-        io.atomic_write_csv(args.dae_sweep_plot, columns,
-                            [[row[c] for c in columns] for key, row in scores.items()
-                             if key != "best"])
+        io.atomic_write_csv(args.dae_sweep_plot, *sweep_rows(scores))
         io.atomic_write_csv(args.covariance, ["method", "i", "j", "mean_i", "cov_ij"],
                             latent_stats.covariance_rows(codes))
         io.atomic_write_csv(args.kl_per_dim, ["dim", "kl_nats", "code_variance", "active"],
@@ -80,20 +81,23 @@ def main(argv: list[str] | None = None) -> int:
                                                             arrays.get("index_test")))
         run.log_metrics({f"{m}/{k}": v for m, row in table.items() for k, v in row.items()})
         run.log_metrics({f"dae_sweep/{key}/{k}": v for key, row in scores.items()
-                         for k, v in row.items()})
+                         if "noise_level" in row for k, v in row.items()
+                         if isinstance(v, (int, float))})
         run.log_artifact(args.metrics)
         run.log_artifact(args.verdict)
     for method, row in table.items():
         knn = f"knn {row['knn_accuracy']:.3f} " if "knn_accuracy" in row else "(no labels) "
-        print(f"latent_stats: {method:5s} {knn}trust {row['trustworthiness']:.3f} "
-              f"KL(fit||N(0,I)) {row['latent_kl_to_prior_nats']:.3g} nats")
+        kl = (f" KL(fit||N(0,I)) {row['latent_kl_to_prior_nats']:.3g} nats"
+              if "latent_kl_to_prior_nats" in row else " (the reference: raw pixels)")
+        print(f"latent_stats: {method:6s} {knn}trust {row['trustworthiness']:.3f}{kl}")
     for criterion, v in verdict.items():
         lead = (f"best {v['top']}" if v["decided"] else
                 f"tied: {', '.join(v['leaders'])}") if v["ranked"] else "nothing ranked"
         print(f"latent_stats: {criterion}: {lead}"
               + "".join(f"; {m} not ranked ({why})" for m, why in v["excluded"].items()))
-    print(f"latent_stats: dae sweep best level by recon MSE {scores['best']['by_recon_mse']}, "
-          f"by probe accuracy {scores['best'].get('by_probe_accuracy', 'n/a (no labels)')}")
+    for score, v in scores["verdict"].items():
+        lead = f"best {v['top']}" if v["decided"] else f"tied: {', '.join(v['leaders'])}"
+        print(f"latent_stats: dae sweep by {score}: {lead}")
     vae = table["vae"]
     print(f"latent_stats: {vae['collapse_message']}")
     print(f"latent_stats: vae   log p(x) {vae['test_log_px_nats']:.4g} nats, ELBO "

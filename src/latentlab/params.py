@@ -332,8 +332,29 @@ class LatentStatsParams:
 
 @dataclass(frozen=True)
 class DaeSweepParams:
+    """The DAE corruption sweep: the levels its own stages train, and ``train.dae``'s.
+
+    ``levels`` are the ``dae_sweep@<level>`` stages. ``train_dae_level`` is
+    ``train.dae.noise_level`` when ``train.dae`` corrupts the same way
+    (``noise_type``): that DAE is the sweep's member at its level, so no stage
+    trains it twice (the params refuse a level equal to it). None otherwise.
+    """
+
     noise_type: str
     levels: tuple[float, ...]
+    train_dae_level: float | None = None
+
+    @property
+    def members(self) -> tuple[tuple[float, str], ...]:
+        """``(level, stage that trains it)`` for every level of the sweep, by level."""
+        out = [(level, f"dae_sweep@{level}") for level in self.levels]
+        if self.train_dae_level is not None:
+            out.append((self.train_dae_level, "train@dae"))
+        return tuple(sorted(out))
+
+    @property
+    def all_levels(self) -> tuple[float, ...]:
+        return tuple(level for level, _ in self.members)
 
 
 @dataclass(frozen=True)
@@ -532,7 +553,24 @@ def _from_raw(raw: dict, section: str) -> Any:
         _check("train.common", common, TRAIN_COMMON)
         return PcaParams(n_components=common["latent_dim"], seed=_seed(raw), **values)
     # dae_sweep
-    return DaeSweepParams(noise_type=values["noise_type"], levels=tuple(values["levels"]))
+    return _load_dae_sweep(raw, values)
+
+
+def _load_dae_sweep(raw: dict, values: dict) -> DaeSweepParams:
+    """The sweep's levels, checked against each other and against ``train.dae``'s level."""
+    levels = [float(v) for v in values["levels"]]
+    repeated = sorted({v for v in levels if levels.count(v) > 1})
+    if repeated:
+        raise ParamsError(f"dae_sweep.levels: {repeated[0]!r} is listed twice; list each "
+                          "level once")
+    dae = _load_train(raw, "dae")
+    if dae.noise_type != values["noise_type"]:
+        return DaeSweepParams(values["noise_type"], tuple(levels), None)
+    if float(dae.noise_level) in levels:
+        raise ParamsError(f"dae_sweep.levels: {dae.noise_level!r} is train.dae.noise_level, "
+                          "which train@dae trains already and the sweep includes at that level; "
+                          "remove it from dae_sweep.levels")
+    return DaeSweepParams(values["noise_type"], tuple(levels), float(dae.noise_level))
 
 
 def dataset_defaults(name: str) -> dict[str, Any]:

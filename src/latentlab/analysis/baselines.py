@@ -141,3 +141,30 @@ def pca_metrics(codes: dict) -> dict:
     """What the PCA stage reports: components kept and the variance they explain."""
     ratio = codes["explained_variance_ratio"]
     return {"n_components": int(len(ratio)), "explained_variance_ratio_sum": float(ratio.sum())}
+
+
+def fit_baseline(method: str, splits: dict, p) -> tuple[dict, dict, float]:
+    """Fit ``method`` ("pca" or "tsne", params ``p``) on the grey levels of ``splits``.
+
+    The baselines never see a binarised draw of the images: binarisation, where the
+    data set uses it, is the likelihood's business (:mod:`latentlab.data.preprocess`),
+    and one Bernoulli sample would cost PCA and t-SNE information the encoders' grey
+    codes keep.
+
+    Returns
+    -------
+    codes : the arrays of the method's ``codes.npz``
+    metrics : its metrics JSON
+    fit_seconds : wall time of the fit alone
+    """
+    from latentlab.data.preprocess import SPLITS, grey_levels
+
+    grey = {split: grey_levels(splits, split) for split in SPLITS}
+    if method == "pca":
+        codes, fit_seconds = fit_pca(grey["train"], grey["val"], grey["test"],
+                                     p.n_components, p.whiten, p.seed)
+        return codes, pca_metrics(codes), fit_seconds
+    result, fit_seconds = embed_tsne(grey["train"], grey["test"], y_train=splits["y_train"],
+                                     y_test=splits["y_test"], **vars(p))
+    codes = {k: result.pop(k) for k in ("z_train", "z_test", "index_train", "index_test")}
+    return codes, {**result, "embedded": "train+test jointly"}, fit_seconds

@@ -7,6 +7,13 @@ codes with the KL of their gaussian fit to N(0, I), each ranked number with its
 bootstrap interval (:mod:`latentlab.analysis.intervals`). The VAE adds its test
 ELBO terms (computed by its training stage). Which method is best on what, and
 only beyond noise: :mod:`latentlab.analysis.verdict`.
+
+Every number here is computed on the grey levels of the images
+(:func:`representation_splits`): binarisation, where the data set uses it,
+concerns the likelihood alone. The raw pixels themselves are a reference row
+(:func:`pixel_reference`): the kNN and probe accuracy any code should be read
+against, and trustworthiness 1 by definition; they are not a method, so the
+verdict does not rank them but says how the best method stands against them.
 """
 
 from __future__ import annotations
@@ -32,19 +39,32 @@ from latentlab.analysis.latent import (
     vae_statistics,
 )
 from latentlab.analysis.metrics import (
-    knn_accuracy,
     knn_correct,
-    probe_accuracy,
     probe_correct,
-    reconstruction_mse,
     squared_error_per_item,
     trustworthiness_per_point,
 )
-from latentlab.analysis.verdict import verdicts
+from latentlab.analysis.verdict import CRITERIA, verdicts
+from latentlab.data.preprocess import grey_levels
 
 METHODS = ("pca", "tsne", "ae", "dae", "vae")
 TRUSTWORTHINESS_METHOD = ("per-point contributions, neighbourhoods of the whole test set, "
                           "bootstrapped over points")
+
+
+REFERENCE = "pixels"  # the raw grey-level pixels, a reference row of the table
+REFERENCE_CRITERIA = ("knn_accuracy", "probe_accuracy")
+
+
+def representation_splits(splits: dict) -> dict:
+    """``splits`` with ``x_train`` and ``x_test`` replaced by their grey levels.
+
+    On a binarised data set ``x_<split>`` is one Bernoulli draw (or a threshold)
+    of each image, the likelihood's input; every representation measure reads
+    the grey levels instead (:func:`latentlab.data.preprocess.grey_levels`).
+    """
+    return {**splits, "x_train": grey_levels(splits, "train"),
+            "x_test": grey_levels(splits, "test")}
 
 
 def has_labels(splits: dict) -> bool:
@@ -138,7 +158,73 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
                       active_unit_threshold, collapse_min_active_fraction, seed)
         collapsed = bool(table["vae"]["posterior_collapse"])
     verdict = verdicts(table, on_resamples, confidence=confidence, collapsed=collapsed)
+    if "x_train" in splits:
+        n_test = len(splits["x_test"])
+        rows = rows_of.get(n_test)
+        rows = resamples(n_test, bootstrap_samples, seed) if rows is None else rows
+        reference, reference_resamples = pixel_reference(
+            splits, rows, knn_neighbors=knn_neighbors, seed=seed, confidence=confidence)
+        table[REFERENCE] = reference
+        against_reference(verdict, table, on_resamples, reference_resamples, confidence)
     return table, verdict
+
+
+def pixel_reference(splits: dict, rows: np.ndarray, *, knn_neighbors: int, seed: int,
+                    confidence: float) -> tuple[dict, dict[str, np.ndarray]]:
+    """The raw grey-level pixels scored as if they were codes: the reference row.
+
+    kNN and the probe on the pixels themselves (on the same resampled test rows as
+    the methods, so the comparison is paired), and trustworthiness 1.0 by
+    definition (an embedding of the images into themselves keeps every
+    neighbourhood), not computed. Without labels only the trustworthiness.
+
+    Returns
+    -------
+    row : ``{"latent_dim", "trustworthiness", <criterion>, <criterion>_ci_low, _ci_high}``
+    on_resamples : ``{criterion: its value on each resample of rows}``
+    """
+    x_train, x_test = splits["x_train"], splits["x_test"]
+    row: dict = {"latent_dim": int(x_test.shape[1]), "trustworthiness": 1.0}
+    on_resamples = {}
+    if not has_labels(splits):
+        return row, on_resamples
+    per_item = {
+        "knn_accuracy": knn_correct(x_train, splits["y_train"], x_test, splits["y_test"],
+                                    knn_neighbors),
+        "probe_accuracy": probe_correct(x_train, splits["y_train"], x_test, splits["y_test"],
+                                        seed),
+    }
+    for key in REFERENCE_CRITERIA:
+        statistic = mean_statistic(per_item[key])
+        row[key] = float(statistic(np.arange(len(x_test))))
+        on_resamples[key] = replicates(statistic, rows)
+        row[f"{key}_ci_low"], row[f"{key}_ci_high"] = percentile_interval(on_resamples[key],
+                                                                          confidence)
+    return row, on_resamples
+
+
+def against_reference(verdict: dict[str, dict], table: dict[str, dict],
+                      on_resamples: dict[str, dict], reference: dict[str, np.ndarray],
+                      confidence: float) -> None:
+    """Add ``reference`` to each criterion the pixels have: how the top method stands.
+
+    ``{"method": "pixels", "value", "ci_low", "ci_high", "top_minus_reference": {"low",
+    "high"}}``: the paired interval of the top method's score minus the pixels',
+    signed so that positive means the top method is better (as the verdict's
+    ``differences``).
+    """
+    for key, values in reference.items():
+        criterion = verdict.get(key)
+        if not criterion or criterion["top"] is None:
+            continue
+        sign = 1.0 if CRITERIA[key] == "max" else -1.0
+        low, high = percentile_interval(sign * (on_resamples[criterion["top"]][key] - values),
+                                        confidence)
+        row = table[REFERENCE]
+        criterion["reference"] = {"method": REFERENCE, "value": row[key],
+                                  "ci_low": row[f"{key}_ci_low"],
+                                  "ci_high": row[f"{key}_ci_high"],
+                                  "top_minus_reference": {"low": low, "high": high}}
 
 
 def _add_vae_rows(vae: dict, arrays: dict, vae_test: dict, vae_log_px: dict,
@@ -213,40 +299,6 @@ def embedding_rows(z_test: np.ndarray, y_test: np.ndarray, max_points: int,
         keep = np.sort(np.random.default_rng(seed).choice(len(xy), max_points, replace=False))
     return [[int(rows[i]), float(xy[i, 0]), float(xy[i, 1]), int(y_test[rows[i]])]
             for i in keep]
-
-
-def dae_sweep_scores(splits: dict, sweep_codes: dict[float, dict], *,
-                     knn_neighbors: int, seed: int) -> dict[str, dict]:
-    """Score each corruption level's DAE on clean test inputs.
-
-    Returns
-    -------
-    ``{str(level): {"noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"}}``,
-    plus ``"best"``: the level with the lowest recon MSE and the one with the
-    highest probe accuracy (the report compares them with the 25 % claim).
-    """
-    scores = {}
-    labelled = has_labels(splits)
-    for level, arrays in sorted(sweep_codes.items()):
-        scores[str(level)] = {
-            "noise_level": level,
-            "recon_mse": reconstruction_mse(splits["x_test"], arrays["recon_test"]),
-        }
-        if labelled:
-            scores[str(level)].update({
-                "knn_accuracy": knn_accuracy(arrays["z_train"], splits["y_train"],
-                                             arrays["z_test"], splits["y_test"], knn_neighbors),
-                "probe_accuracy": probe_accuracy(arrays["z_train"], splits["y_train"],
-                                                 arrays["z_test"], splits["y_test"], seed),
-            })
-    rows = list(scores.values())
-    scores["best"] = {"by_recon_mse": min(rows, key=lambda r: r["recon_mse"])["noise_level"]}
-    if labelled:
-        scores["best"]["by_probe_accuracy"] = max(
-            rows, key=lambda r: r["probe_accuracy"])["noise_level"]
-        scores["best"]["by_knn_accuracy"] = max(
-            rows, key=lambda r: r["knn_accuracy"])["noise_level"]
-    return scores
 
 
 def verdict_record(verdict: dict[str, dict], p, splits: dict) -> dict:

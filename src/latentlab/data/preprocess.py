@@ -17,6 +17,16 @@ Binarisation, for the Bernoulli likelihood (which is a normalised pmf only on
   the intensities kept for that (:mod:`latentlab.data.binarize`);
 * ``none``: grey levels; with a Bernoulli likelihood the loss is then the usual
   relaxation, not a log-likelihood.
+
+Binarisation concerns the likelihood only. With ``static`` or ``dynamic`` the
+splits also keep the grey levels (``grey_<split>``; the training split's are
+``p_train`` under ``dynamic``), and every representation measure reads them
+through :func:`grey_levels`: the baselines fit on them, the trained encoders'
+codes are computed from them, and kNN, the probe, trustworthiness and the
+reconstruction error are scored on them, so one binarised draw of each image
+neither costs the baselines information nor makes the comparison of codes
+depend on it. The ELBO, the reconstruction NLL and log p(x) stay on the
+binarised samples, where the Bernoulli likelihood is a normalised pmf.
 """
 
 from __future__ import annotations
@@ -129,7 +139,12 @@ def bernoulli_sample(p: np.ndarray, seed: int) -> np.ndarray:
 
 def binarize_splits(x: dict[str, np.ndarray], mode: str, threshold: float,
                     seed: int) -> dict[str, np.ndarray]:
-    """The ``x_<split>`` arrays as the model sees them, plus ``p_train`` when dynamic.
+    """The ``x_<split>`` arrays as the likelihood sees them, and the grey levels kept.
+
+    With ``static`` the grey levels are ``grey_<split>``; with ``dynamic``,
+    ``grey_val``, ``grey_test`` and ``p_train`` (the training intensities, which
+    the training stages also resample ``x_train`` from each epoch). With
+    ``none`` nothing is added: ``x_<split>`` are the grey levels.
 
     Parameters
     ----------
@@ -139,12 +154,28 @@ def binarize_splits(x: dict[str, np.ndarray], mode: str, threshold: float,
     if mode == "none":
         return {f"x_{s}": x[s] for s in SPLITS}
     if mode == "static":
-        return {f"x_{s}": binarize_static(x[s], threshold) for s in SPLITS}
+        return {**{f"x_{s}": binarize_static(x[s], threshold) for s in SPLITS},
+                **{f"grey_{s}": x[s] for s in SPLITS}}
     if mode == "dynamic":
         out = {f"x_{s}": bernoulli_sample(x[s], seed + BINARIZE_SEED_OFFSET[s]) for s in SPLITS}
         out["p_train"] = x["train"]  # the training stages resample x_train from it each epoch
+        out.update({f"grey_{s}": x[s] for s in ("val", "test")})
         return out
     raise ValueError(f"unknown binarisation {mode!r}; expected none, static or dynamic")
+
+
+def grey_levels(splits: dict[str, np.ndarray], split: str) -> np.ndarray:
+    """The grey-level images of ``split``, whatever the binarisation.
+
+    ``grey_<split>`` where the splits are binarised (``p_train`` for the
+    training split under ``dynamic``), else ``x_<split>`` itself. Every
+    representation measure reads its images here; only the likelihood reads
+    ``x_<split>``.
+    """
+    for key in (f"grey_{split}", "p_train" if split == "train" else None, f"x_{split}"):
+        if key is not None and key in splits:
+            return splits[key]
+    raise KeyError(f"x_{split}")
 
 
 def describe_splits(arrays: dict[str, np.ndarray], sha256: str, **extra) -> dict:

@@ -18,7 +18,7 @@ import torch
 from latentlab.analysis.latent import collapse_diagnosis
 from latentlab.data.binarize import DynamicBinarizer
 from latentlab.data.noise import make_corruption
-from latentlab.data.preprocess import SPLITS
+from latentlab.data.preprocess import SPLITS, grey_levels
 from latentlab.models import build_model
 from latentlab.params import TrainParams
 from latentlab.train import device as devices
@@ -137,7 +137,12 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
         "precision": p.precision,
     })
 
-    arrays = encode_splits(model, tensors)
+    # The codes are those of the grey levels (the same tensors unless the splits are
+    # binarised): binarisation concerns the likelihood above, not the representation that
+    # kNN, the probe and trustworthiness compare across methods (latentlab.data.preprocess).
+    grey = {s: tensors[s] if grey_levels(splits, s) is splits[f"x_{s}"]
+            else _on(device, grey_levels(splits, s)) for s in SPLITS}
+    arrays = encode_splits(model, grey)
     if p.model == "vae":
         metrics["val"].update(collapse_diagnosis(
             arrays["z_val"], arrays["logvar_val"], active_threshold=p.active_unit_threshold,
