@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     code_paths = dict(pair.split("=", 1) for pair in args.codes)
     codes = {m: {k: v for k, v in io.read_npz(path, required=("z_train", "z_test")).items()
                  if k in CODE_KEYS} for m, path in code_paths.items()}
+    from latentlab.train.replicates import read_replicate_codes
+
+    replicate_codes = {}
+    for model in params.MODELS:  # the training-seed replicates beside each model's codes
+        path = Path(code_paths[model]).parent / "replicates.npz"
+        replicate_codes[model] = read_replicate_codes(io.read_npz(path, required=("seeds",)))
     sweep = {level: (stage, codes["dae"] if stage == "train@dae" else io.read_npz(
         Path(args.dae_sweep_dir) / str(level) / "codes.npz",
         required=("z_train", "z_test", "recon_test"))) for level, stage in sweep_p.members}
@@ -58,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             trustworthiness_neighbors=p.trustworthiness_neighbors,
             active_unit_threshold=vae_p.active_unit_threshold,
             collapse_min_active_fraction=vae_p.collapse_min_active_fraction, seed=p.seed,
-            bootstrap_samples=p.bootstrap_samples, confidence=p.confidence)
+            bootstrap_samples=p.bootstrap_samples, confidence=p.confidence,
+            replicate_codes=replicate_codes)
         io.atomic_write_metrics(args.metrics, table)
         io.atomic_write_metrics(args.verdict, latent_stats.verdict_record(verdict, p, splits))
         io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],
@@ -93,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     for criterion, v in verdict.items():
         lead = (f"best {v['top']}" if v["decided"] else
                 f"tied: {', '.join(v['leaders'])}") if v["ranked"] else "nothing ranked"
-        print(f"latent_stats: {criterion}: {lead}"
+        seeds = v.get("seeds", {})
+        across = ("" if seeds.get("holds") is None else
+                  f"; {'holds' if seeds['holds'] else 'does NOT hold'} across "
+                  f"{seeds['n_seeds']} training seeds")
+        print(f"latent_stats: {criterion}: {lead}{across}"
               + "".join(f"; {m} not ranked ({why})" for m, why in v["excluded"].items()))
     for score, v in scores["verdict"].items():
         lead = f"best {v['top']}" if v["decided"] else f"tied: {', '.join(v['leaders'])}"

@@ -1,4 +1,5 @@
-"""Stage `train@<model>`: fit the AE, DAE or VAE; write weights, codes, metrics, history."""
+"""Stage `train@<model>`: fit the AE, DAE or VAE (at each replicate seed); write weights, codes,
+metrics, history."""
 
 from __future__ import annotations
 
@@ -53,12 +54,27 @@ def main(argv: list[str] | None = None) -> int:
             trained = trainer.train_and_encode(p, splits, on_epoch=on_epoch)
         finally:
             progress.close()
+        others = []
+        if args.sweep_level is None:  # the seeds after the first (train.common.replicates)
+            from latentlab.train import replicates
+
+            others = trainer.train_replicates(p, splits, on_start=lambda seed, k, n: print(
+                f"{stage}: replicate {k}/{n}, seed {seed}", flush=True))
+            trained.metrics["replicates"] = replicates.replicate_record(p, trained, others)
+            io.atomic_write_npz(f"{args.out_dir}/replicates.npz",
+                                **replicates.replicate_arrays(p, others))
         trainer.save_model(f"{args.out_dir}/model.pt", trained)
         io.atomic_write_npz(f"{args.out_dir}/codes.npz", **trained.arrays)
         io.atomic_write_metrics(args.metrics, trained.metrics)
         io.atomic_write_csv(args.history, *trainer.history_table(trained.history))
-        io.atomic_write_json(args.timing, {"fit_seconds": round(trained.fit_seconds, 3)})
-        run.log_metrics({"fit_seconds": trained.fit_seconds})
+        io.atomic_write_json(args.timing, {"fit_seconds": round(trained.fit_seconds, 3),
+                                           "replicates_fit_seconds": round(
+                                               sum(t.fit_seconds for t in others), 3)})
+        run.log_metrics({"fit_seconds": trained.fit_seconds + sum(t.fit_seconds for t in others)})
+        seeds = trained.metrics.get("replicates", {}).get("seeds", [])[1:]
+        for seed, other in zip(seeds, others):  # the replicates' test numbers, by seed
+            run.log_metrics({f"seed{seed}/test/{k}": v for k, v in other.metrics["test"].items()
+                             if isinstance(v, (int, float)) and not isinstance(v, bool)})
         run.log_metrics({f"test/{k}": v for k, v in trained.metrics["test"].items()},
                         step=trained.metrics["best_epoch"])
         run.log_artifact(args.history)

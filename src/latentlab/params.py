@@ -138,7 +138,7 @@ INF = float("inf")
 TSNE_THREADS = 2  # baselines.tsne.num_threads when an older params.yaml lacks it
 OPTIONAL_KEYS = frozenset({"train.common.device", "train.common.precision", "evaluate.device",
                            "baselines.tsne.num_threads", "latent_stats.bootstrap_samples",
-                           "latent_stats.confidence"})
+                           "latent_stats.confidence", "train.common.replicates"})
 
 TRAIN_COMMON = {
     "hidden_sizes": _auto_or(_positive_int_list),
@@ -155,6 +155,7 @@ TRAIN_COMMON = {
     "grad_clip_norm": _float_in(0.0, INF, high_open=True),
     "device": _one_of(DEVICES),
     "precision": _one_of(PRECISIONS),
+    "replicates": _int_at_least(1),
 }
 TRAIN_MODEL_ONLY = {
     "ae": {},
@@ -291,6 +292,7 @@ class TrainParams:
     seed: int
     device: str = "auto"  # auto | cpu | cuda (latentlab.train.device.resolve)
     precision: str = "fp32"  # fp32 | bf16 (autocast of the forward pass)
+    replicates: int = 1  # training seeds: seed, then seed + REPLICATE_SEED_STEP * k
     noise_type: str | None = None
     noise_level: float | None = None
     beta: float | None = None
@@ -613,7 +615,8 @@ def load_dae_sweep_member(level: float, path: str | Path = DEFAULT_PARAMS_FILE) 
         raise ParamsError(f"dae_sweep.levels: {level!r} is not among {sweep['levels']}; "
                           "run the stage dvc.yaml generates for each level")
     dae = _load_train(raw, "dae")
-    return dataclasses.replace(dae, noise_type=sweep["noise_type"], noise_level=level)
+    return dataclasses.replace(dae, noise_type=sweep["noise_type"], noise_level=level,
+                               replicates=1)  # a sweep member trains at one seed
 
 
 def _load_train(raw: dict, model: str) -> TrainParams:

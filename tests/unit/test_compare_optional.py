@@ -5,9 +5,9 @@ import numpy as np
 from latentlab.analysis.latent_stats import (
     aligned,
     compare_methods,
-    dae_sweep_scores,
     embedding_rows,
 )
+from latentlab.analysis.sweep import sweep_scores
 
 
 def _splits(labelled=True):
@@ -34,10 +34,15 @@ def test_without_labels_the_label_metrics_are_left_out():
     row = _compare(splits, codes)["pca"]
     assert "knn_accuracy" not in row and "probe_accuracy" not in row
     assert 0.0 <= row["trustworthiness"] <= 1.0
-    sweep = dae_sweep_scores(splits, {0.0: {**codes["pca"], "recon_test": splits["x_test"]}},
-                             knn_neighbors=3, seed=0)
-    assert set(sweep["0.0"]) == {"noise_level", "recon_mse"} and sweep["best"] == {
-        "by_recon_mse": 0.0}
+    sweep = sweep_scores(splits, {0.0: ("dae_sweep@0.0", {**codes["pca"],
+                                                          "recon_test": splits["x_test"]})},
+                         knn_neighbors=3, seed=0, bootstrap_samples=100, confidence=0.95,
+                         labelled=False)
+    assert set(sweep["0.0"]) == {"noise_level", "trained_by", "recon_mse", "recon_mse_ci_low",
+                                 "recon_mse_ci_high"}
+    assert sweep["best"] == {"by_recon_mse": 0.0} and list(sweep["verdict"]) == ["recon_mse"]
+    # the raw pixels' reference row: without labels, trustworthiness 1 by definition alone
+    assert _compare(splits, codes)["pixels"] == {"latent_dim": 6, "trustworthiness": 1.0}
 
 
 def test_subsampled_codes_are_scored_against_their_own_rows():

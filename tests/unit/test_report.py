@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from latentlab import io
+from latentlab.analysis.sweep import sweep_rows
 from latentlab.cli import run_stage
 from latentlab.io import DataFileError
 from latentlab.report import (
@@ -111,7 +112,7 @@ train:
     collapse_min_active_fraction: 0.5
 dae_sweep:
   noise_type: masking
-  levels: [0.0, 0.1, 0.25, 0.5, 0.75]
+  levels: [0.0, 0.1, 0.5, 0.75]
 report:
   n_examples: 6
 """
@@ -127,6 +128,50 @@ def sweep_scores(best_recon: float, best_repr: float) -> dict[float, dict]:
 
 
 SWEEP = sweep_scores(0.1, 0.5)  # 0.1 reconstructs best; 0.5 gives the best codes
+SWEEP_BETTER = {"recon_mse": "min", "knn_accuracy": "max", "probe_accuracy": "max"}
+TRAIN_DAE_LEVEL = 0.25  # train.dae.noise_level: the sweep's member trained by train@dae
+
+
+def sweep_file(sweep: dict[float, dict], labelled: bool = True,
+               tied: dict[str, tuple[float, ...]] | None = None) -> dict:
+    """metrics/dae_sweep_scores.json as latent_stats writes it: each value's interval
+    value × (1 ∓ CI_SPREAD), the levels in ``tied[score]`` within noise of that score's top,
+    every other difference interval excluding 0."""
+    names = [s for s in SWEEP_BETTER if labelled or s == "recon_mse"]
+    rows = {}
+    for level, scores in sweep.items():
+        row = {"noise_level": level, "trained_by": "train@dae" if level == TRAIN_DAE_LEVEL
+               else f"dae_sweep@{level}"}
+        for s in names:
+            row.update({s: scores[s], f"{s}_ci_low": scores[s] * (1 - CI_SPREAD),
+                        f"{s}_ci_high": scores[s] * (1 + CI_SPREAD)})
+        rows[str(float(level))] = row
+    verdict = {}
+    for s in names:
+        sign = 1.0 if SWEEP_BETTER[s] == "max" else -1.0
+        ranked = sorted(rows, key=lambda k: -sign * rows[k][s])
+        top, differences = ranked[0], {}
+        for k in ranked[1:]:
+            d = sign * (rows[top][s] - rows[k][s])
+            differences[k] = ({"low": -d - 0.001, "high": 2 * d + 0.01}
+                              if float(k) in (tied or {}).get(s, ()) else
+                              {"low": d / 2, "high": 1.5 * d})
+        leaders = [top] + [k for k in ranked[1:] if differences[k]["low"] <= 0.0]
+        verdict[s] = {"better": SWEEP_BETTER[s], "top": top, "ranked": ranked,
+                      "leaders": leaders, "decided": len(ranked) > 1 and leaders == [top],
+                      "differences": differences}
+    return {**rows, "best": {f"by_{s}": rows[verdict[s]["top"]]["noise_level"] for s in names},
+            "verdict": verdict, "protocol": {"bootstrap_samples": 200, "confidence": 0.95,
+                                             "seed": 0, "n_test": N_TEST}}
+
+
+def write_sweep(root: Path, sweep: dict[float, dict] = SWEEP, labelled: bool = True,
+                tied: dict[str, tuple[float, ...]] | None = None) -> None:
+    """The DAE sweep's scores (JSON) and plot (CSV) under ``root``, as latent_stats writes
+    them (:func:`sweep_file`; the CSV by the stage's own :func:`sweep_rows`)."""
+    scores = io.at_precision(sweep_file(sweep, labelled, tied))  # 8 digits, as the stage
+    io.atomic_write_json(root / "metrics/dae_sweep_scores.json", scores)
+    io.atomic_write_csv(root / "plots/latent_stats/dae_sweep.csv", *sweep_rows(scores))
 
 
 # --------------------------------------------------------------------------
@@ -299,18 +344,7 @@ def _write_evaluation(root: Path, rng: np.random.Generator, sweep: dict[float, d
     walks.update({f"prior_grid_{m}": rng.uniform(size=(GRID_STEPS ** 2, D)).astype(np.float32)
                   for m in grid_models})
     io.atomic_write_npz(root / "outputs/evaluate/walks.npz", pair=np.array([0, 1]), **walks)
-    rows = [{"noise_level": level, **scores} for level, scores in sweep.items()]
-    best = {"by_recon_mse": min(rows, key=lambda r: r["recon_mse"])["noise_level"]}
-    if labelled:
-        best.update(by_knn_accuracy=max(rows, key=lambda r: r["knn_accuracy"])["noise_level"],
-                    by_probe_accuracy=max(rows, key=lambda r: r["probe_accuracy"])["noise_level"])
-    else:  # without labels the sweep is scored by recon MSE alone
-        rows = [{"noise_level": r["noise_level"], "recon_mse": r["recon_mse"]} for r in rows]
-    io.atomic_write_json(root / "metrics/dae_sweep_scores.json", {
-        **{str(r["noise_level"]): r for r in rows}, "best": best})
-    columns = ["noise_level", "recon_mse", "knn_accuracy", "probe_accuracy"][:4 if labelled else 2]
-    io.atomic_write_csv(root / "plots/latent_stats/dae_sweep.csv", columns,
-                        [[r[c] for c in columns] for r in rows])
+    write_sweep(root, sweep, labelled)  # without labels: recon MSE alone
 
 
 def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
@@ -899,10 +933,15 @@ def test_beta_sentence_follows_the_schedule(tmp_path):
 def test_sweep_table_highlights_the_best_level_per_column(built):
     table = parse_table((built / "report.html").read_text(), "dae-sweep-table")
     assert table.headers == ["masking level", "recon MSE ↓", "kNN accuracy ↑",
-                             "probe accuracy ↑"]
+                             "probe accuracy ↑", "trained by"]
     assert [row[0][0] for row in table.rows] == ["0", "0.1", "0.25", "0.5", "0.75"]
-    for col, winner in ((1, "0.1"), (2, "0.5"), (3, "0.5")):
+    for col, winner in ((1, "0.1"), (2, "0.5"), (3, "0.5")):  # each decided: bold
         assert [row[0][0] for row in table.rows if row[col][1]] == [winner]
+    assert table.rows[1][1][0] == "0.01000 (0.00980–0.01020)"  # value (interval)
+    assert [row[4][0] for row in table.rows] == [
+        "dae_sweep@0.0", "dae_sweep@0.1", "train@dae, the DAE of the comparison — not retrained",
+        "dae_sweep@0.5", "dae_sweep@0.75"]
+    assert not any("≈" in c[0] for row in table.rows for c in row[1:])
     md_rows = md_table_rows((built / "report.md").read_text(), "masking level")
     assert [r[0] for r in md_rows if r[1].startswith("**")] == ["0.1"]
 
@@ -922,35 +961,44 @@ def test_recon_entropy_table_and_identity_check(built):
         "Check failed: H(p) + KL(p ‖ q) − H(p, q) is -0.5000 nats for dae")
 
 
-@pytest.mark.parametrize(("best_recon", "best_repr", "phrase"), [
-    (0.1, 0.5, "the best level is 0.1 by recon MSE (`best.by_recon_mse`, 0.01000), 0.5 by kNN "
-               "accuracy (`best.by_knn_accuracy`, 0.9500) and 0.5 by probe accuracy"),
-    (0.5, 0.1, "the best level is 0.5 by recon MSE (`best.by_recon_mse`, 0.01000), 0.1 by kNN "
-               "accuracy (`best.by_knn_accuracy`, 0.9500) and 0.1 by probe accuracy"),
-    (0.25, 0.25, "the best level is 0.25 by recon MSE (`best.by_recon_mse`, 0.01000), 0.25 by "
-                 "kNN accuracy"),
+@pytest.mark.parametrize(("best_recon", "best_repr", "phrase", "agreement"), [
+    (0.1, 0.5, "by recon MSE, best level 0.1 beyond noise (0.01000 (0.00980–0.01020); the "
+               "paired 95% interval of its difference to each other level excludes 0; smallest "
+               "margin 0 − 0.1: 0.00100 to 0.00300); by kNN accuracy, best level 0.5 beyond "
+               "noise (0.9500", "No level leads by every criterion"),
+    (0.5, 0.1, "by recon MSE, best level 0.5 beyond noise (0.01000 (0.00980–0.01020);",
+     "No level leads by every criterion"),
+    (0.25, 0.25, "by recon MSE, best level 0.25 beyond noise",
+     "All three criteria pick level 0.25, each beyond noise."),
 ])
-def test_sweep_best_level_follows_the_numbers(tmp_path, best_recon, best_repr, phrase):
+def test_sweep_best_level_follows_the_verdict(tmp_path, best_recon, best_repr, phrase,
+                                              agreement):
     inputs = load_inputs(write_inputs(tmp_path, sweep=sweep_scores(best_recon, best_repr)))
     sentence = sections_sweep.best_level_sentence(inputs.dae_sweep)
-    assert phrase in sentence
-    assert ("All three criteria pick the same level" in sentence) == (best_recon == best_repr)
+    assert sentence.startswith("On this data, " + phrase)
+    assert agreement in sentence
+    assert "tied" not in sentence
     assert phrase in _words(inputs)["dae-sweep"]
 
 
-@pytest.mark.parametrize(("best_recon", "verdict", "detail"), [
-    (0.1, "which differs from the claim", "at 0.25 our MSE is 0.01300, 30.0% higher"),
-    (0.5, "which differs from the claim", "at 0.25 our MSE is 0.01500, 50.0% higher"),
-    (0.25, "which agrees with the claim", ""),
+@pytest.mark.parametrize(("best_recon", "detail"), [
+    (0.1, "differs: the best is 0.1, beyond noise; the paired 95% interval of 0.25 − 0.1 "
+          "(recon MSE at 0.25 minus at 0.1) is 0.00150 to 0.00450, excluding 0."),
+    (0.5, "differs: the best is 0.5, beyond noise; the paired 95% interval of 0.25 − 0.5 "
+          "(recon MSE at 0.25 minus at 0.5) is 0.00250 to 0.00750, excluding 0."),
+    (0.25, "agrees, beyond noise: level 0.25 has the lowest recon MSE (0.01000 "
+           "(0.00980–0.01020)), and the paired 95% interval of its difference to every other "
+           "level excludes 0."),
 ])
-def test_claim_comparison_follows_the_numbers(tmp_path, best_recon, verdict, detail):
+def test_claim_comparison_follows_the_verdict(tmp_path, best_recon, detail):
     inputs = load_inputs(write_inputs(tmp_path, sweep=sweep_scores(best_recon, 0.5)))
     sentence = sections_sweep.claim_sentence(inputs.dae_sweep)
     assert sentence.startswith("The source text claims that about 25% corruption gave the "
-                               f"lowest loss. Our lowest clean-test recon MSE is at level "
-                               f"{best_recon:g} (0.01000, `best.by_recon_mse`), {verdict}")
-    assert detail in sentence
-    assert ("agrees" in sentence) != ("differs" in sentence)
+                               "lowest loss. Tested against the verdict on clean-test recon MSE "
+                               f"(`verdict.recon_mse`), not a point estimate, our sweep {detail}")
+    assert "Our loss is the recon MSE on clean test images" in sentence
+    assert "By the representation scores: kNN accuracy, best 0.5 beyond noise; probe " \
+           "accuracy, best 0.5 beyond noise." in sentence
 
 
 @pytest.mark.parametrize(("gap_min", "phrase"), [
@@ -1028,9 +1076,11 @@ def test_the_model_and_baseline_sections_compare_by_the_verdict(tmp_path):
     ("metrics/evaluate.json", lambda o: o["vae"].update(log_px_nats=-40.0),
      r"vae\.test_log_px_nats = -32\.5 but .*evaluate\.json has log_px_nats = -40\.0"),
     ("metrics/dae_sweep_scores.json", lambda o: o["best"].update(by_recon_mse=0.75),
-     r"dae_sweep_scores\.json: best\.by_recon_mse = 0\.75 but the best recon_mse is at \[0\.1\]"),
+     r"dae_sweep_scores\.json: best\.by_recon_mse = 0\.75 but verdict\.recon_mse\.top is 0\.1; "
+     r"rerun latent_stats"),
     ("metrics/dae_sweep_scores.json", lambda o: o.pop("0.75"),
-     r"dae_sweep_scores\.json: levels .* differ from params\.yaml's dae_sweep\.levels"),
+     r"dae_sweep_scores\.json: levels \[0\.0, 0\.1, 0\.25, 0\.5\] differ from the sweep's "
+     r"\[0\.0, 0\.1, 0\.25, 0\.5, 0\.75\] \(params\.yaml's dae_sweep\.levels and train\.dae's"),
     ("metrics/latent_stats.json", lambda o: o["vae"].update(active_units=3),
      r"kl_per_dim\.csv: 2 active rows but active_units = 3"),
 ])
@@ -1189,7 +1239,8 @@ def test_unlabelled_data_renders_without_label_metrics(tmp_path):
     assert not any(h.startswith(("kNN", "probe")) for h in table.headers)
     assert [row[0][0] for row in table.rows] == list(METHODS)
     assert "trustworthiness ↑" in table.headers
-    assert parse_table(html, "dae-sweep-table").headers == ["masking level", "recon MSE ↓"]
+    assert parse_table(html, "dae-sweep-table").headers == ["masking level", "recon MSE ↓",
+                                                           "trained by"]
     data = _section(md, 3)
     assert "without labels (`has_labels`: false in `source.json`)" in data
     assert "No labels: kNN and probe accuracy are skipped" in data

@@ -113,8 +113,9 @@ def method_statistics(splits: dict, arrays: dict, *, knn_neighbors: int,
 def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_log_px: dict, *,
                     knn_neighbors: int, trustworthiness_neighbors: int,
                     active_unit_threshold: float, collapse_min_active_fraction: float,
-                    seed: int, bootstrap_samples: int = 1000,
-                    confidence: float = 0.95) -> tuple[dict[str, dict], dict[str, dict]]:
+                    seed: int, bootstrap_samples: int = 1000, confidence: float = 0.95,
+                    replicate_codes: dict[str, list[dict]] | None = None,
+                    ) -> tuple[dict[str, dict], dict[str, dict]]:
     """The table ``{method: {metric: value}}`` with intervals, and the verdict per criterion.
 
     Each ranked metric (:data:`~latentlab.analysis.verdict.CRITERIA`) gets
@@ -132,6 +133,10 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
         posterior's, not only the means'.
     vae_test : the VAE's test metrics (``recon``, ``kl``, ``elbo``, ``bits_per_dim``), nats
     vae_log_px : the evaluate stage's importance-weighted ``log_px_nats`` and ``gap_nats``
+    replicate_codes : ``{method: [codes of each seed after the first]}``, optional
+        The training-seed replicates: each method's row gains the spread of its
+        criteria across seeds and the verdict whether a decided best holds across
+        them (:mod:`latentlab.analysis.seed_spread`).
     """
     table, on_resamples, rows_of = {}, {}, {}
     for method, arrays in codes.items():
@@ -158,6 +163,9 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
                       active_unit_threshold, collapse_min_active_fraction, seed)
         collapsed = bool(table["vae"]["posterior_collapse"])
     verdict = verdicts(table, on_resamples, confidence=confidence, collapsed=collapsed)
+    if replicate_codes:
+        _add_seed_spread(table, verdict, splits, replicate_codes, knn_neighbors=knn_neighbors,
+                         trustworthiness_neighbors=trustworthiness_neighbors, seed=seed)
     if "x_train" in splits:
         n_test = len(splits["x_test"])
         rows = rows_of.get(n_test)
@@ -167,6 +175,20 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
         table[REFERENCE] = reference
         against_reference(verdict, table, on_resamples, reference_resamples, confidence)
     return table, verdict
+
+
+def _add_seed_spread(table: dict, verdict: dict, splits: dict,
+                     replicate_codes: dict[str, list[dict]], **kw) -> None:
+    """Each replicated method's spread across seeds, and the verdict checked against it."""
+    from latentlab.analysis.seed_spread import check_verdict, seed_values, spread_columns
+
+    for method, others in replicate_codes.items():
+        if not others or method not in table:
+            continue
+        per_seed = [method_statistics(splits, arrays, **kw) for arrays in others]
+        n_test = len(others[0]["z_test"])
+        table[method].update(spread_columns(seed_values(table[method], per_seed, n_test)))
+    check_verdict(verdict, table)
 
 
 def pixel_reference(splits: dict, rows: np.ndarray, *, knn_neighbors: int, seed: int,

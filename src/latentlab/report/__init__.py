@@ -5,7 +5,8 @@ Reading the stage outputs: :mod:`latentlab.report.inputs` holds the types
 :mod:`latentlab.report.inputs_files` reads and checks one file at a time,
 :mod:`latentlab.report.inputs_checks` checks that the files agree with each other,
 :mod:`latentlab.report.inputs_verdict` reads the verdict and checks it against the
-table it decides, and :mod:`latentlab.report.inputs_load` ties them into ``load_inputs``;
+table it decides, :mod:`latentlab.report.inputs_sweep` checks the DAE sweep's verdict and
+protocol, and :mod:`latentlab.report.inputs_load` ties them into ``load_inputs``;
 :mod:`latentlab.report.gitstate` reads the commit the run started from, and its
 metrics, params and data-set record, with git (and ``dvc.lock``).
 

@@ -69,9 +69,14 @@ def captions(inputs: ReportInputs, n_examples: int) -> dict[str, str]:
         "prior_samples": "Images decoded from z ~ N(0, I) by each model's decoder.",
         "latent_moments": "Per-dimension mean (top) and variance (bottom, log scale) of the "
                           "test codes; dashed: the prior N(0, I).",
-        "dae_sweep": f"The DAE retrained at each {inputs.dae_sweep['noise_type']} level, scored "
-                     "on clean test inputs; stars: the best level per panel; dotted: the level "
-                     "of the source text's claim (about 25 %).",
+        "dae_sweep": f"The DAE at each {inputs.dae_sweep['noise_type']} level of the sweep"
+                     + (" (train.dae's own level from train@dae, not retrained)"
+                        if inputs.dae_sweep["train_dae_level"] is not None else "")
+                     + ", scored on clean test inputs; bars: each score's "
+                     f"{100 * float(inputs.dae_sweep['protocol']['confidence']):g}% bootstrap "
+                     "interval; star: a level best beyond noise (paired intervals), hollow "
+                     "circles: levels tied for best, none starred; dotted: the level of the "
+                     "source text's claim (about 25 %).",
         "kl_per_dim": "VAE, test split: KL(q(z_i|x) ‖ p(z_i)) per latent dimension (left) and "
                       "the variance of the posterior means Cov_x(E_q[z_i]) (right, log scale); "
                       "active dimensions in colour, inactive in grey.",

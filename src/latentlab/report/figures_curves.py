@@ -103,34 +103,50 @@ def explained_variance_figure(ratio: np.ndarray) -> Figure:
     return fig
 
 
-def sweep_figure(sweep: Mapping[str, np.ndarray], noise_type: str,
-                 marked_level: float | None = None, marked_label: str = "") -> Figure:
+def sweep_figure(sweep: Mapping, noise_type: str, marked_level: float | None = None,
+                 marked_label: str = "") -> Figure:
     """Recon MSE, kNN and probe accuracy of the DAE against its corruption level, one panel each.
 
-    The best level of each panel gets a star; ``marked_level`` (if given) a dotted line.
+    Each point has its bootstrap interval as an error bar. A star marks only a best level
+    the verdict decides (beyond noise); when the verdict is undecided the tied leaders get
+    the same hollow circle, and none a star. ``marked_level`` (if given) gets a dotted line.
     A score missing from ``sweep`` (the accuracies, for a data set without labels) has no
     panel.
 
     Parameters
     ----------
-    sweep : {"levels", "recon_mse", optionally "knn_accuracy", "probe_accuracy"}
-        Arrays of shape (n_levels,), sorted by level; scores on clean test inputs.
+    sweep : {"levels", "keys", "verdict", <score>, <score>_ci_low, <score>_ci_high}
+        As :func:`~latentlab.report.inputs_files.read_dae_sweep` returns it: arrays of
+        shape (n_levels,) sorted by level, scores on clean test inputs; ``keys`` the
+        file's key per level, which ``verdict[<score>]`` (``top``, ``leaders``,
+        ``decided``) names the levels by.
     noise_type : str
         The corruption, named on the x axis (masking: the fraction of pixels zeroed).
     """
-    panels = [panel for panel in (("recon_mse", "recon MSE ↓", np.argmin),
-                                  ("knn_accuracy", "kNN accuracy ↑", np.argmax),
-                                  ("probe_accuracy", "probe accuracy ↑", np.argmax))
+    panels = [panel for panel in (("recon_mse", "recon MSE ↓"), ("knn_accuracy", "kNN accuracy ↑"),
+                                  ("probe_accuracy", "probe accuracy ↑"))
               if panel[0] in sweep]
     fig = Figure(figsize=(13.0 * len(panels) / 3 + 0.5 * (len(panels) < 3), 3.6),
                  layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    levels = sweep["levels"]
-    for ax, (key, title, pick) in zip(axes, panels):
-        ax.plot(levels, sweep[key], marker="o", color="tab:blue")
-        best = int(pick(sweep[key]))
-        ax.plot(levels[best], sweep[key][best], marker="*", markersize=14, color="tab:red",
-                linestyle="none", label=f"best: {levels[best]:g}")
+    levels, keys = np.asarray(sweep["levels"], float), list(sweep["keys"])
+    for ax, (key, title) in zip(axes, panels):
+        values = np.asarray(sweep[key], float)
+        low, high = (np.asarray(sweep[f"{key}_ci_{end}"], float) for end in ("low", "high"))
+        # the bar spans the interval itself: a percentile interval need not hold its value
+        ax.errorbar(levels, (low + high) / 2, yerr=(high - low) / 2, fmt="none",
+                    ecolor="tab:blue", elinewidth=1.0, capsize=3, alpha=0.6)
+        ax.plot(levels, values, marker="o", color="tab:blue", label="score (bars: interval)")
+        verdict = sweep["verdict"][key]
+        if verdict["decided"]:
+            best = keys.index(verdict["top"])
+            ax.plot(levels[best], values[best], marker="*", markersize=14, color="tab:red",
+                    linestyle="none", label=f"best beyond noise: {levels[best]:g}")
+        elif len(verdict["leaders"]) > 1:
+            tied = [keys.index(k) for k in verdict["leaders"]]
+            ax.plot(levels[tied], values[tied], marker="o", markersize=11, linestyle="none",
+                    markerfacecolor="none", markeredgecolor="tab:red", markeredgewidth=1.5,
+                    label="tied leaders")
         if marked_level is not None:
             ax.axvline(marked_level, color="grey", linestyle=":", linewidth=1.0,
                        label=marked_label)

@@ -21,6 +21,7 @@ import numpy as np
 from latentlab.params import BASELINES, MODELS, TrainParams
 from latentlab.report.gitstate import GitState
 
+REFERENCE = "pixels"  # latent_stats.json's reference row: the raw grey-level pixels
 METHODS = BASELINES + MODELS  # ("pca", "tsne", "ae", "dae", "vae"): the table's row order
 # The criteria metrics/verdict.json decides, and which way is better; the accuracies only
 # for a data set with labels. Each has a 95 % interval beside its value in latent_stats.json.
@@ -63,6 +64,20 @@ class ReportPaths:
 
 
 @dataclass(frozen=True)
+class Seeds:
+    """A criterion across training seeds (``seeds`` in ``metrics/verdict.json``).
+
+    ``ranges[m]`` is method m's (min, max) over the ``n_seeds`` seeds (its value where it
+    has one seed, as PCA); ``holds`` whether a decided best's worst seed beats every other
+    ranked method's best seed (None where nothing is decided).
+    """
+
+    n_seeds: int
+    ranges: dict[str, tuple[float, float]]
+    holds: bool | None
+
+
+@dataclass(frozen=True)
 class Criterion:
     """The verdict on one criterion (``metrics/verdict.json``, under ``criteria``).
 
@@ -83,6 +98,12 @@ class Criterion:
     differences : dict of method -> (low, high)
         For each ``ranked[1:]``, the paired interval of how much better the top is
         (top − m for "max", m − top for "min": positive means the top is better).
+    reference : (low, high) or None
+        The same paired interval of the top against the raw pixels (:data:`REFERENCE`),
+        where the pixels have this criterion (kNN and probe accuracy); not a ranking.
+    seeds : Seeds or None
+        Each ranked method's range across training seeds and whether a decided best
+        holds across them; None with one seed.
     """
 
     key: str
@@ -92,6 +113,8 @@ class Criterion:
     decided: bool
     excluded: dict[str, str]
     differences: dict[str, tuple[float, float]]
+    reference: tuple[float, float] | None = None
+    seeds: Seeds | None = None
 
     @property
     def top(self) -> str | None:

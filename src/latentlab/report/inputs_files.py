@@ -20,7 +20,8 @@ import numpy as np
 from latentlab import params as params_module
 from latentlab.io import DataFileError, read_csv, read_json
 from latentlab.params import MODELS
-from latentlab.report.inputs import CRITERIA, METHODS, ReportPaths
+from latentlab.report.inputs import CRITERIA, METHODS, REFERENCE, ReportPaths
+from latentlab.report.inputs_sweep import check_sweep_protocol, check_sweep_verdict
 
 SOURCE_KEYS = ("name", "origin", "n_examples", "image_shape", "n_classes", "sha256")
 SPLIT_KEYS = ("x_train", "x_val", "x_test", "y_train", "y_val", "y_test", "image_shape")
@@ -130,7 +131,28 @@ def read_latent_stats(path: Path, has_labels: bool) -> dict[str, dict]:
     for model in MODELS:
         require_keys(obj[model], RECON_INFO_KEYS, path, where=f" under '{model}'")
     require_keys(obj["vae"], VAE_STATS_KEYS, path, where=" under 'vae'")
+    if REFERENCE in obj:  # the raw pixels: a reference row, shown but not ranked
+        _check_reference_row(obj[REFERENCE], has_labels, path)
     return obj
+
+
+def _check_reference_row(row: Any, has_labels: bool, path: Path) -> None:
+    """The pixels' row: its dimension, trustworthiness 1 and, with labels, the accuracies
+    with their intervals (stale ones dropped without labels, as for the methods)."""
+    where = f" under '{REFERENCE}'"
+    require_keys(row, ("latent_dim", "trustworthiness"), path, where=where)
+    if not has_labels:
+        for key in LABEL_KEYS:
+            for stale in (key, *interval_keys(key)):
+                row.pop(stale, None)
+        return
+    for key in LABEL_KEYS:
+        require_keys(row, (key, *interval_keys(key)), path, where=where)
+        low, high = (row[k] for k in interval_keys(key))
+        if not all(_is_number(v) for v in (row[key], low, high)) or low > high:
+            raise DataFileError(f"{path}: {REFERENCE}.{key} must be a number with an interval "
+                                f"low <= high, got {row[key]!r} [{low!r}, {high!r}]; "
+                                "rerun latent_stats")
 
 
 def _is_number(value: Any) -> bool:
@@ -169,50 +191,107 @@ def read_kl_per_dim(path: Path, vae_stats: dict) -> dict[str, np.ndarray]:
     return table
 
 
-def read_dae_sweep(paths: ReportPaths, has_labels: bool) -> dict:
-    """The sweep's scores: arrays from the plot CSV, checked against the JSON and params.
+# The sweep's scores file holds one entry per level (keyed ``str(float(level))``) and these.
+SWEEP_META_KEYS = ("best", "verdict", "protocol")
+SWEEP_RERUN = "rerun latent_stats"
 
-    Without labels the scores are recon MSE alone (no kNN or probe accuracy)."""
+
+def sweep_columns(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Each score followed by its interval bounds: the sweep's CSV columns after the level."""
+    return tuple(c for score in names for c in (score, *interval_keys(score)))
+
+
+def read_dae_sweep(paths: ReportPaths, has_labels: bool) -> dict:
+    """The sweep's scores with their intervals, the stage that trained each level, and the
+    verdict per score: checked against each other, the plot CSV and params.
+
+    The levels are the sweep's every member (``DaeSweepParams.all_levels``: the
+    ``dae_sweep@<level>`` stages' and ``train.dae``'s own, trained by ``train@dae``).
+    Without labels the scores are recon MSE alone (no kNN or probe accuracy).
+
+    Returns
+    -------
+    ``{"noise_type", "levels" (sorted, ndarray), "keys" (the file's key per level),
+    "trained_by" (stage per level), "train_dae_level" (float or None), "scores" (names),
+    <score>, <score>_ci_low, <score>_ci_high (ndarrays by level), "best" ({by_<score>:
+    level}), "verdict" ({score: {"better", "top", "ranked", "leaders", "decided",
+    "differences": {key: (low, high)}}}, levels by key), "protocol"}``
+    """
     sweep = params_module.load("dae_sweep", paths.params)
+    stages = dict(sweep.members)
     names = sweep_scores(has_labels)
-    table = read_table(paths.dae_sweep_plot, ("noise_level",) + names)
+    columns = sweep_columns(names)
+    plot, path = paths.dae_sweep_plot, paths.dae_sweep_scores
+    table = read_table(plot, ("noise_level",) + columns)
     order = np.argsort(table["noise_level"], kind="stable")
     table = {k: v[order] for k, v in table.items()}
-    scores = read_object(paths.dae_sweep_scores, ("best",))
-    by = {f"by_{score}": score for score in names}
-    require_keys(scores["best"], tuple(by), paths.dae_sweep_scores, where=" under 'best'")
-    try:
-        rows = {float(k): v for k, v in scores.items() if k != "best"}
-    except ValueError:
-        raise DataFileError(f"{paths.dae_sweep_scores}: a key other than 'best' is not a "
-                            "corruption level; rerun latent_stats") from None
+    obj = read_object(path, SWEEP_META_KEYS)
+    rows = _sweep_levels(obj, path)
     levels = [float(v) for v in table["noise_level"]]
-    for path, found in ((paths.dae_sweep_plot, levels), (paths.dae_sweep_scores, sorted(rows))):
-        if sorted(found) != sorted(float(v) for v in sweep.levels):
-            raise DataFileError(f"{path}: levels {sorted(found)} differ from params.yaml's "
-                                f"dae_sweep.levels {list(sweep.levels)}; rerun latent_stats")
+    expected = sorted(float(v) for v in sweep.all_levels)
+    for where, found in ((plot, levels), (path, sorted(rows))):
+        if sorted(found) != expected:
+            raise DataFileError(f"{where}: levels {sorted(found)} differ from the sweep's "
+                                f"{expected} (params.yaml's dae_sweep.levels and train.dae's "
+                                f"level); {SWEEP_RERUN}")
+    keys = tuple(rows[level][0] for level in levels)
     for i, level in enumerate(levels):
-        require_keys(rows[level], names, paths.dae_sweep_scores, where=f" under '{level}'")
+        key, row = rows[level]
+        require_keys(row, ("trained_by",) + columns, path, where=f" under '{key}'")
+        if row["trained_by"] != stages[level]:
+            raise DataFileError(f"{path}: {key}.trained_by is {row['trained_by']!r} but "
+                                f"params.yaml has {stages[level]} train it; {SWEEP_RERUN}")
         for score in names:
-            if not math.isclose(float(rows[level][score]), table[score][i], rel_tol=1e-9):
-                raise DataFileError(f"{paths.dae_sweep_scores}: {level}.{score} differs from "
-                                    f"{paths.dae_sweep_plot}; rerun latent_stats")
-    best = {key: float(scores["best"][key]) for key in by}
-    _check_sweep_best(table, best, by, paths.dae_sweep_scores)
-    return {"noise_type": sweep.noise_type, "levels": table["noise_level"],
-            **{score: table[score] for score in names}, "best": best, "scores": names}
+            low, high = (row[k] for k in interval_keys(score))
+            if not all(_is_number(v) for v in (row[score], low, high)) or low > high:
+                raise DataFileError(f"{path}: {key}.{score} must be a number with an interval "
+                                    f"low <= high, got {row[score]!r} [{low!r}, {high!r}]; "
+                                    f"{SWEEP_RERUN}")
+        for column in columns:
+            if not math.isclose(float(row[column]), table[column][i], rel_tol=1e-9):
+                raise DataFileError(f"{path}: {key}.{column} = {row[column]} differs from "
+                                    f"{plot} ({table[column][i]}); {SWEEP_RERUN}")
+    require_keys(obj["verdict"], names, path, where=" under 'verdict'")
+    values = {s: {key: float(row[s]) for key, row in rows.values()} for s in names}
+    verdict = {s: check_sweep_verdict(obj["verdict"][s], s, values[s], path) for s in names}
+    require_keys(obj["best"], tuple(f"by_{s}" for s in names), path, where=" under 'best'")
+    best = {f"by_{s}": obj["best"][f"by_{s}"] for s in names}
+    _check_sweep_best(best, verdict, path)
+    return {"noise_type": sweep.noise_type, "levels": table["noise_level"], "keys": keys,
+            "trained_by": tuple(stages[level] for level in levels),
+            "train_dae_level": sweep.train_dae_level, "scores": names,
+            **{c: table[c] for c in columns},
+            "best": {f"by_{s}": float(verdict[s]["top"]) for s in names},
+            "verdict": verdict, "protocol": check_sweep_protocol(obj["protocol"], path)}
 
 
-def _check_sweep_best(table: dict[str, np.ndarray], best: dict[str, float],
-                      criteria: Mapping[str, str], path: Path) -> None:
-    """Each ``best.by_<score>`` must be a level holding that score's best value."""
-    for by, score in criteria.items():
-        values = table[score]
-        target = values.min() if score == "recon_mse" else values.max()
-        winners = table["noise_level"][np.isclose(values, target, rtol=1e-12, atol=0.0)]
-        if not np.isclose(winners, best[by]).any():
-            raise DataFileError(f"{path}: best.{by} = {best[by]} but the best {score} is at "
-                                f"{winners.tolist()}; rerun latent_stats")
+def _sweep_levels(obj: dict, path: Path) -> dict[float, tuple[str, dict]]:
+    """``{level: (its key, its entry)}``: every key but :data:`SWEEP_META_KEYS` is a level
+    (``str(float(level))``), its entry's ``noise_level``."""
+    rows = {}
+    for key, row in obj.items():
+        if key in SWEEP_META_KEYS:
+            continue
+        require_keys(row, ("noise_level",), path, where=f" under '{key}'")
+        try:
+            level = float(key)
+        except ValueError:
+            level = None
+        if level is None or not _is_number(row["noise_level"]) \
+                or not math.isclose(row["noise_level"], level, rel_tol=1e-9):
+            raise DataFileError(f"{path}: key {key!r} is not a corruption level or differs from "
+                                f"its noise_level {row['noise_level']!r}; {SWEEP_RERUN}")
+        rows[level] = (key, row)
+    return rows
+
+
+def _check_sweep_best(best: Mapping[str, Any], verdict: Mapping[str, dict], path: Path) -> None:
+    """Each ``best.by_<score>`` must be the level of that score's verdict's top."""
+    for score, v in verdict.items():
+        by, top = f"by_{score}", float(v["top"])
+        if not _is_number(best[by]) or not math.isclose(best[by], top, rel_tol=1e-9):
+            raise DataFileError(f"{path}: best.{by} = {best[by]} but verdict.{score}.top is "
+                                f"{v['top']}; {SWEEP_RERUN}")
 
 
 def read_text(path: Path) -> str:

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from latentlab.io import DataFileError
-from latentlab.report.inputs import CRITERIA, EXCLUSION_REASONS, METHODS, Criterion, Verdict
+from latentlab.report.inputs import (
+    CRITERIA,
+    EXCLUSION_REASONS,
+    METHODS,
+    REFERENCE,
+    Criterion,
+    Seeds,
+    Verdict,
+)
 from latentlab.report.inputs_files import LABEL_KEYS, require_keys, read_object
 
 PROTOCOL_KEYS = ("bootstrap_samples", "confidence", "n_test", "seed", "trustworthiness_method")
@@ -125,7 +133,62 @@ def _criterion(obj: Any, key: str, stats: Mapping[str, dict], path: Path) -> Cri
     if not isinstance(decided, bool) or (len(ranked) > 1 and decided != (leaders == ranked[:1])):
         raise fail(f"decided is {decided!r} but the leaders are {leaders}")
     return Criterion(key=key, better=CRITERIA[key], ranked=tuple(ranked), leaders=tuple(leaders),
-                     decided=decided, excluded=dict(excluded), differences=differences)
+                     decided=decided, excluded=dict(excluded), differences=differences,
+                     reference=_reference(obj.get("reference"), key, stats, path, where),
+                     seeds=_seeds(obj.get("seeds"), ranked, decided, CRITERIA[key], path, where))
+
+
+def _seeds(obj: Any, ranked: list[str], decided: bool, better: str, path: Path,
+           where: str) -> Seeds | None:
+    """Each ranked method's range across training seeds, and whether a decided best holds."""
+    if obj is None:
+        return None
+
+    def fail(what: str) -> DataFileError:
+        return DataFileError(f"{path}: {where}.seeds {what}; {RERUN}")
+
+    ranges = obj.get("ranges") if isinstance(obj, Mapping) else None
+    if not isinstance(ranges, Mapping) or sorted(ranges) != sorted(ranked):
+        raise fail(f"must give a range for each ranked method ({', '.join(ranked)})")
+    out = {}
+    for method, pair in ranges.items():
+        if not (isinstance(pair, list) and len(pair) == 2 and all(map(_number, pair))
+                and pair[0] <= pair[1]):
+            raise fail(f"ranges.{method} must be [min, max] numbers, got {pair!r}")
+        out[method] = (float(pair[0]), float(pair[1]))
+    n_seeds, holds = obj.get("n_seeds"), obj.get("holds")
+    if not (isinstance(n_seeds, int) and not isinstance(n_seeds, bool) and n_seeds >= 1):
+        raise fail(f"n_seeds must be an integer >= 1, got {n_seeds!r}")
+    want = None
+    if decided and ranked:
+        top, others = ranked[0], ranked[1:]
+        want = (all(out[top][0] > out[m][1] for m in others) if better == "max" else
+                all(out[top][1] < out[m][0] for m in others))
+    if holds != want:
+        raise fail(f"holds is {holds!r} but the ranges give {want!r}")
+    return Seeds(n_seeds=n_seeds, ranges=out, holds=holds)
+
+
+def _reference(obj: Any, key: str, stats: Mapping[str, dict], path: Path,
+               where: str) -> tuple[float, float] | None:
+    """The top's paired interval against the raw pixels, checked against their row."""
+    if obj is None:
+        return None
+    row = stats.get(REFERENCE)
+
+    def fail(what: str) -> DataFileError:
+        return DataFileError(f"{path}: {where}.reference {what}; {RERUN}")
+
+    if not isinstance(obj, Mapping) or obj.get("method") != REFERENCE:
+        raise fail(f"must be an object with method {REFERENCE!r}")
+    if row is None or key not in row or not math.isclose(float(obj.get("value", math.nan)),
+                                                         float(row[key]), rel_tol=1e-9):
+        raise fail(f"value differs from latent_stats.json's {REFERENCE}.{key}")
+    diff = obj.get("top_minus_reference")
+    low, high = (diff.get("low"), diff.get("high")) if isinstance(diff, Mapping) else (None, None)
+    if not (_number(low) and _number(high) and low <= high):
+        raise fail(f"top_minus_reference must hold numbers low <= high, got {diff!r}")
+    return float(low), float(high)
 
 
 def _differences(obj: Any, ranked: list[str], path: Path,

@@ -17,17 +17,19 @@ from typing import Mapping
 
 from latentlab.report.blocks import Column, cell, table
 from latentlab.report.blocks import para as _p
-from latentlab.report.inputs import METHODS, ReportInputs
+from latentlab.report.inputs import METHODS, REFERENCE, ReportInputs
 from latentlab.report.sections_baselines import tsne_subsampled
 from latentlab.report.verdicts import (
     MARKS,
     TIED,
     cell_text,
     confidence_words,
+    reference_words,
     verdict_sentence,
     with_interval,
 )
 from latentlab.report.words import (
+    DASH,
     NO_LABELS_SENTENCE,
     TIMINGS_SENTENCE,
     compare_words,
@@ -62,11 +64,90 @@ def _cell(inputs: ReportInputs, col: Column, method: str) -> dict:
     return cell(str(int(value)) if col.key == "latent_dim" else fmt(value, col.digits))
 
 
+REFERENCE_LABEL = "raw pixels (reference)"
+
+
+def _reference_cell(inputs: ReportInputs, col: Column) -> dict:
+    """The raw pixels' cell: the accuracies with their intervals, trustworthiness 1 by
+    definition, nothing else (they are not codes: no reconstruction, no prior)."""
+    row = inputs.latent_stats[REFERENCE]
+    if col.key == "latent_dim":
+        return cell(str(int(row["latent_dim"])))
+    if col.key == "trustworthiness":
+        return cell("1 (by definition)")
+    if col.key in LABEL_COLUMNS and col.key in row:
+        return cell(with_interval(row, col.key, col.digits))
+    return cell(DASH)
+
+
 def comparison_table(inputs: ReportInputs) -> dict:
-    """The table block: one row per method, one cell per :data:`COLUMNS`."""
+    """The table block: one row per method, one cell per :data:`COLUMNS`; then the raw
+    pixels' reference row where ``latent_stats.json`` has it."""
     cols = columns(inputs)
-    return table("comparison-table", "method", [c.header for c in cols],
-                 [(m, [_cell(inputs, c, m) for c in cols]) for m in METHODS])
+    rows = [(m, [_cell(inputs, c, m) for c in cols]) for m in METHODS]
+    if REFERENCE in inputs.latent_stats:
+        rows.append((REFERENCE_LABEL, [_reference_cell(inputs, c) for c in cols]))
+    return table("comparison-table", "method", [c.header for c in cols], rows)
+
+
+def _seeded(inputs: ReportInputs) -> list[str]:
+    """The methods trained at more than one seed (``n_seeds`` in their row)."""
+    return [m for m in METHODS if int(inputs.latent_stats[m].get("n_seeds", 1)) > 1]
+
+
+def seed_blocks(inputs: ReportInputs) -> list[dict]:
+    """The spread across training seeds: a sentence and a table (nothing with one seed)."""
+    seeded = _seeded(inputs)
+    if not seeded:
+        return []
+    stats = inputs.latent_stats
+    n = max(int(stats[m]["n_seeds"]) for m in seeded)
+    cols = [c for c in columns(inputs) if c.better]
+
+    def spread(m: str, key: str) -> dict:
+        row = stats[m]
+        if f"{key}_seed_mean" not in row:
+            return cell(DASH)
+        shown = fmt(row[f"{key}_seed_mean"], 4)
+        return cell(f"{shown} ± {fmt(row[f'{key}_seed_sd'], 2)} "
+                    f"({fmt(row[f'{key}_seed_min'], 4)}–{fmt(row[f'{key}_seed_max'], 4)})")
+
+    holds = {k: c.seeds.holds for k, c in inputs.verdict.criteria.items()
+             if c.seeds is not None and c.seeds.holds is not None}
+    held = [k for k, h in holds.items() if h]
+    failed = [k for k, h in holds.items() if not h]
+    text = (f"Training seeds: {', '.join(seeded)} were each trained at {n} seeds "
+            "(`train.common.replicates`; the first is the model of every table, figure and "
+            "interval above, the others differ only in their seed). Below: the mean ± standard "
+            "deviation across seeds and, in brackets, the lowest and highest seed "
+            "(`<metric>_seed_mean`, `_seed_sd`, `_seed_min`, `_seed_max`). PCA is deterministic"
+            " and t-SNE, never ranked, is not retrained.")
+    if held:
+        text += (" A decided best holds across seeds (its worst seed beats every other ranked "
+                 f"method's best) on: {', '.join(f'`{k}`' for k in held)}.")
+    if failed:
+        text += (" It does not on: " + ", ".join(f"`{k}`" for k in failed)
+                 + ": there the first seed decides, and another seed might not.")
+    if not holds:
+        text += " No criterion is decided, so there is no best to check across seeds."
+    return [_p(text), table("seed-table", "method", [c.header for c in cols],
+                            [(m, [spread(m, c.key) for c in cols]) for m in seeded])]
+
+
+def reference_sentence(inputs: ReportInputs) -> str:
+    """What the raw pixels' row is, and how the top of each accuracy stands against it."""
+    if REFERENCE not in inputs.latent_stats:
+        return ""
+    parts = [f"{name}: " + reference_words(inputs.verdict.criteria[key], inputs.latent_stats)
+             for key, name in (("knn_accuracy", "kNN"), ("probe_accuracy", "probe"))
+             if key in inputs.verdict.criteria
+             and reference_words(inputs.verdict.criteria[key], inputs.latent_stats)]
+    return (f"The last row, {REFERENCE_LABEL}, scores the grey-level test images themselves "
+            f"({int(inputs.latent_stats[REFERENCE]['latent_dim'])} dimensions) with the same "
+            "kNN and probe on the same resampled images: what any code should be read against. "
+            "Its trustworthiness is 1 by definition (the images' own neighbourhoods), so it is "
+            "not computed; it is never ranked."
+            + (" " + "; ".join(parts) + "." if parts else ""))
 
 
 def _protocol_sentence(inputs: ReportInputs) -> str:
@@ -123,6 +204,10 @@ def comparison_blocks(inputs: ReportInputs) -> list[dict]:
                  + subsample),
               _p(_protocol_sentence(inputs)),
               comparison_table(inputs)]
+    reference = reference_sentence(inputs)
+    if reference:
+        blocks.append(_p(reference))
+    blocks += seed_blocks(inputs)
     outside = _outside_sentence(inputs)
     if outside:
         blocks.append(_p(outside))

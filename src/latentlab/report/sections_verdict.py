@@ -22,7 +22,13 @@ from latentlab.report.blocks import bullets, para
 from latentlab.report.inputs import ReportInputs
 from latentlab.report.sections_comparison import outside_interval
 from latentlab.report.sections_info import CEILING_WORDS, MI_CEILING_FRACTION, mi_at_ceiling
-from latentlab.report.verdicts import MARKS, and_list, confidence_words, leaders_words
+from latentlab.report.verdicts import (
+    MARKS,
+    and_list,
+    confidence_words,
+    leaders_words,
+    reference_words,
+)
 from latentlab.report.words import NO_LABELS, fmt, pct, section_ref
 
 # The criteria of metrics/verdict.json in the order the verdict says them, with their names.
@@ -46,8 +52,10 @@ def criterion_lines(inputs: ReportInputs) -> list[str]:
                 lines.append(f"Held-out class structure: {NO_LABELS}.")
             continue
         better = "higher" if verdict.criteria[key].better == "max" else "lower"
+        reference = reference_words(verdict.criteria[key], stats)
         lines.append(f"{name} (`{key}`, {better} is better): "
-                     f"{leaders_words(verdict, key, stats)}.")
+                     f"{leaders_words(verdict, key, stats)}"
+                     + (f"; {reference}" if reference else "") + ".")
     vae = stats["vae"]
     lines.append(f"Log-likelihood (the VAE only): log p(x) ≈ {fmt(vae['test_log_px_nats'])} nats "
                  f"per test image (`test_log_px_nats`, the importance-weighted bound with "

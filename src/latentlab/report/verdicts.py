@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from latentlab.report.inputs import Criterion, Verdict
+from latentlab.report.inputs import REFERENCE, Criterion, Verdict
 from latentlab.report.words import DASH, compare_words, fmt, section_ref
 
 TIED = "≈"  # after every leader of a criterion the intervals cannot decide
@@ -129,6 +129,54 @@ def verdict_sentence(verdict: Verdict, key: str, name: str) -> str:
     return text + "."
 
 
+def seed_words(c: Criterion) -> str:
+    """Whether a decided best holds across the training seeds, in a few words ("" where
+    there is one seed or nothing decided)."""
+    if c.seeds is None or c.seeds.holds is None:
+        return ""
+    if c.seeds.holds:
+        return (f"and across the {c.seeds.n_seeds} training seeds too (its worst seed "
+                "beats every other ranked method's best)")
+    return (f"on the first training seed only: across {c.seeds.n_seeds} seeds its range "
+            f"overlaps {and_list(seed_overlaps(c))}'s")
+
+
+def seed_overlaps(c: Criterion) -> list[str]:
+    """The ranked methods whose range across seeds reaches the top's (best seed vs worst)."""
+    if c.seeds is None or c.top is None:
+        return []
+    low, high = c.seeds.ranges[c.top]
+    if c.better == "max":
+        return [m for m in c.ranked[1:] if c.seeds.ranges[m][1] >= low]
+    return [m for m in c.ranked[1:] if c.seeds.ranges[m][0] <= high]
+
+
+def reference_words(c: Criterion, stats: Mapping[str, dict]) -> str:
+    """How the criterion's top method stands against the raw pixels (the reference row),
+    on the paired interval of their difference; "" where the pixels have no such number.
+
+    The pixels are not a method and are never ranked, but a code that classifies no
+    better than the input it compresses is worth knowing: the sentence says whether the
+    top is above, within noise of, or below them.
+    """
+    if c.reference is None or c.top is None or REFERENCE not in stats \
+            or c.key not in stats[REFERENCE]:
+        return ""
+    low, high = c.reference
+    who = c.top if c.decided or len(c.ranked) == 1 else \
+        f"even the top by point estimate, {c.top},"
+    if low > 0.0:
+        where = "better than the raw pixels beyond noise"
+    elif high < 0.0:
+        where = ("worse than the raw pixels beyond noise: no code here beats the input it "
+                 "compresses")
+    else:
+        where = "within noise of the raw pixels"
+    return (f"the raw pixels (`{REFERENCE}`, a reference, not ranked) reach "
+            f"{with_interval(stats[REFERENCE], c.key)}, and {who} is {where} "
+            f"({c.top} − pixels: {interval_text(low, high)}, paired)")
+
+
 def leaders_words(verdict: Verdict, key: str, stats: Mapping[str, dict]) -> str:
     """One criterion's verdict in short: the best with its value and interval, or the tied
     leaders with theirs, then who trails them beyond noise (no difference intervals: the
@@ -143,7 +191,8 @@ def leaders_words(verdict: Verdict, key: str, stats: Mapping[str, dict]) -> str:
     if len(c.ranked) == 1:
         return f"only {shown(c.top)} is ranked, so none is called best"
     if c.decided:
-        return f"best {shown(c.top)}, beyond noise"
+        seeds = seed_words(c)
+        return f"best {shown(c.top)}, beyond noise" + (f", {seeds}" if seeds else "")
     others = [m for m in c.ranked if m not in c.leaders]
     text = f"{and_list([shown(m) for m in c.leaders])} tied for best"
     if not others:

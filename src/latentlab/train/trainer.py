@@ -8,6 +8,7 @@ final metrics. The stage only writes these to disk.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -204,3 +205,20 @@ def history_table(history: History) -> tuple[list[str], list[list[float]]]:
     keys = list(history.rows[0]) if history.rows else ["epoch"]
     header = [k.replace("/", "_") for k in keys]
     return header, [[row[k] for k in keys] for row in history.rows]
+
+
+def train_replicates(p: TrainParams, splits: dict[str, np.ndarray], on_start=None) -> list:
+    """Train the model of ``p`` at its seeds after the first (``train.common.replicates``,
+    :mod:`latentlab.train.replicates`); the trained models, in order.
+
+    ``on_start(seed, k, n)``, if given, is called before replicate k of n (for progress).
+    """
+    from latentlab.train.replicates import replicate_seeds
+
+    seeds = replicate_seeds(p.seed, p.replicates)[1:]
+    out = []
+    for k, seed in enumerate(seeds, start=1):
+        if on_start is not None:
+            on_start(seed, k, len(seeds))
+        out.append(train_and_encode(dataclasses.replace(p, seed=seed, replicates=1), splits))
+    return out
