@@ -53,7 +53,11 @@ tracking-init: setup  ## create the MLflow database once (before parallel queue 
 	$(PY) -m latentlab.tracking init
 
 repro: setup check-params tracking-init  ## install everything, then run the whole pipeline
-	$(PY) -m latentlab.pipeline.run repro  # `dvc repro` under one parent MLflow run
+	$(PY) -m latentlab.pipeline.run repro  # `dvc repro` under one parent MLflow run, then changes
+
+.PHONY: changes
+changes: setup  ## what changed since the last commit (params, data, code, metrics beyond noise)
+	$(PY) -m latentlab.report.changes  # prints it; writes the git-ignored reports/changes.md
 
 test: setup  ## the whole test suite (unit + a real `dvc repro` on tiny params)
 	$(PY) -m pytest

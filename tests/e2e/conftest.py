@@ -36,6 +36,10 @@ def pipeline(tmp_path_factory, repo_root):
     ws.commit("tiny params")
     repro = lambda *args: ws.repro(*args)[0]  # noqa: E731  (stages that ran)
     steps = {"first": ws.repro(wrapped=True)[0]}  # as `make repro`: under a parent MLflow run
+    steps["first_output"] = ws.last_output  # ends with what changed since the last commit
+    steps["changes_md_first"] = (ws.root / "reports/changes.md").read_text()
+    steps["git_status_first"] = ws.run("git", "status", "--porcelain",
+                                       "--untracked-files=all").stdout
     steps["vae_metrics_first"] = (ws.root / "metrics/train/vae.json").read_bytes()
     steps["status_clean"] = ask_rerun_status(ws)
     steps["noop"] = repro()
@@ -63,9 +67,10 @@ def pipeline(tmp_path_factory, repo_root):
     steps["undo_restored"] = set(re.findall(r"Stage '([^']+)' is cached - skipping run",
                                             ws.last_output))
     steps["tsne_runs_after_undo"] = count_runs(ws, "baseline@tsne")
-    # the report was last rendered just now: its "What changed" names this commit (tests that
-    # commit in the sandbox later move HEAD, so they read it here)
-    steps["head_when_rendered"] = ws.run("git", "rev-parse", "HEAD").stdout.strip()
+    # what changed since the last commit, as `make changes` prints it (tests that commit in the
+    # sandbox later move HEAD, so they read it here)
+    steps["head_at_changes"] = ws.run("git", "rev-parse", "HEAD").stdout.strip()
+    steps["changes"] = ws.run(sys.executable, "-m", "latentlab.report.changes").stdout
     ws.steps = steps
     ws.tracked_stages, ws.all_stages = TRACKED_STAGES, ALL_STAGES
     ws.json = lambda rel: json.loads((ws.root / rel).read_text())

@@ -54,18 +54,38 @@ def test_the_screenshot_shows_the_whole_page(page):
     assert page.title.startswith("latentlab:")
 
 
-def test_what_changed_compares_with_the_commit_the_run_started_from(pipeline):
+def test_the_report_names_no_commit(pipeline):
     md = (pipeline.root / "reports" / "report.md").read_text()
-    head = pipeline.steps["head_when_rendered"]  # later tests may commit in the sandbox
-    changes = md.split("## 2. What changed")[1].split("## 3. ")[0]
+    assert "What changed" not in "".join(re.findall(r"^## .+$", md, flags=re.M))
+    for head in (pipeline.steps["head_at_changes"], pipeline.run("git", "rev-parse", "HEAD")
+                 .stdout.strip()):
+        assert head[:7] not in md
+    assert "HEAD when rendered" not in md and "identified by `dvc.lock`" in md
+
+
+def test_what_changed_is_its_own_command_against_head(pipeline):
+    head, text = pipeline.steps["head_at_changes"], pipeline.steps["changes"]
     # the sandbox's HEAD holds the repository's committed (full-params) metrics
-    assert f"Against the metrics committed at `{head[:12]}`" in changes
-    assert re.search(r"\d+ values differ", changes)
-    assert f"- git commit (HEAD when rendered): `{head}`" in md
+    assert text.startswith("# What changed since the last commit\n")
+    assert f"Against the metrics committed at `{head[:12]}`" in text
+    assert re.search(r"\d+ values differ", text)
+    assert (pipeline.root / "reports" / "changes.md").read_text() == text
+
+
+def test_the_wrapped_repro_prints_what_changed_and_logs_it_to_the_parent(pipeline):
+    written = pipeline.steps["changes_md_first"]
+    assert written.startswith("# What changed since the last commit\n")
+    assert written in pipeline.steps["first_output"]
+    assert "reports/changes.md" not in pipeline.steps["git_status_first"]  # git-ignored
+    (parent,) = pipeline.search_runs("tags.`latentlab.parent` = 'true' and "
+                                     "attributes.run_name = 'dvc repro'")
+    client = pipeline.mlflow_client()
+    assert "report/changes.md" in {a.path for a in client.list_artifacts(parent.info.run_id,
+                                                                         "report")}
 
 
 def test_committing_the_results_reruns_nothing(pipeline):
-    """HEAD is not a dependency of the report: committing moves it, and nothing reruns."""
+    """The report reads no git state: committing moves HEAD, and nothing reruns."""
     before = (pipeline.root / "reports" / "report.html").read_bytes()
     pipeline.commit("results")
     assert pipeline.repro()[0] == set()

@@ -1,6 +1,7 @@
 """Parent runs against a real MLflow SQLite store: an experiment's stages nest under one parent."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -134,3 +135,45 @@ def test_read_parent_file_gives_up_after_its_timeout(tmp_path):
     assert parent_run.read_parent_file(tmp_path / "never.json", timeout=0.2) is None
     (tmp_path / "p.json").write_text(json.dumps({"run_id": "abc", "error": None}))
     assert parent_run.read_parent_file(tmp_path / "p.json") == "abc"
+
+
+def _fake_dvc(tmp_path, monkeypatch) -> None:
+    """A `dvc` on the PATH that succeeds at once."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dvc").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "dvc").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_after_dvc_the_wrapper_prints_what_changed_and_logs_it_to_the_parent(
+        store, tmp_path, monkeypatch, capsys):
+    from latentlab.report import changes
+
+    def write_changes(root, out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("# What changed since the last commit\n")
+        return out.read_text()
+
+    _fake_dvc(tmp_path, monkeypatch)
+    monkeypatch.setattr(changes, "write_changes", write_changes)
+    assert pipeline_run.main(["repro"]) == 0
+    assert capsys.readouterr().out.startswith("# What changed since the last commit\n")
+    client, runs = _runs()
+    parent = runs["dvc repro"]
+    assert parent.info.status == "FINISHED"
+    assert [a.path for a in client.list_artifacts(parent.info.run_id, "report")] == [
+        "report/changes.md"]
+
+
+def test_a_failing_what_changed_only_warns(store, tmp_path, monkeypatch, capsys):
+    _fake_dvc(tmp_path, monkeypatch)  # and no dvc.yaml: the changes step fails
+    assert pipeline_run.main(["repro"]) == 0
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("warning")] == [
+        "warning: what changed since the last commit was not written (reports/changes.md): "
+        "DataFileError: dvc.yaml: missing; run from the repository root"]
+    assert "Traceback" not in err and not (store / "reports/changes.md").exists()
+    client, runs = _runs()
+    assert runs["dvc repro"].info.status == "FINISHED"
+    assert client.list_artifacts(runs["dvc repro"].info.run_id, "report") == []

@@ -20,7 +20,6 @@ from latentlab.io import DataFileError
 from latentlab.report import (
     blocks,
     contents,
-    sections_changes,
     sections_info,
     sections_latent,
     sections_models,
@@ -584,7 +583,7 @@ def test_transductive_tsne_is_not_bold_even_with_the_highest_value(tmp_path, tie
     assert [m for m, (_, bold) in html.items() if bold] == ([] if tied else ["dae"])
     words = _words(load_inputs(write_inputs(tmp_path, stats, tied=tied)))["comparison"]
     assert "t-SNE's kNN accuracy, 0.9500 (0.9310–0.9690) (`knn_accuracy`), is shown but not " \
-           "ranked: it embedded train and test jointly (section 5)" in words
+           "ranked: it embedded train and test jointly (section 4)" in words
     assert "Its point estimate is above that of dae, the ranked top (0.9100): a lead the joint " \
            "embedding explains, and no paired interval tests it." in words
     assert "†: not ranked, transductive" in words
@@ -611,12 +610,12 @@ def test_a_collapsed_vae_with_the_lowest_kl_is_flagged_not_best(tmp_path):
     assert md["vae"] == cell_of("latent_kl_to_prior_nats", "vae") + " ‡"
     words = _words(inputs)
     assert "(`latent_kl_to_prior_nats`): best pca, beyond noise" in words["comparison"]
-    assert "Not ranked: tsne (transductive: train and test embedded jointly, section 5), vae " \
+    assert "Not ranked: tsne (transductive: train and test embedded jointly, section 4), vae " \
            "(flagged: its posterior collapsed, so its codes match the prior trivially" \
            in words["comparison"]
     assert "‡: flagged, not ranked" in words["comparison"]
     assert words["latent"].count("The VAE's codes match the prior only trivially: its posterior "
-                                 "collapsed (`posterior_collapse`, section 9), so KL(fit ‖ "
+                                 "collapsed (`posterior_collapse`, section 8), so KL(fit ‖ "
                                  "N(0, I)) = 0.8000 nats") == 1
     assert "Closest to the prior of the ranked methods, beyond noise, is pca: 12.00 nats." in \
         words["latent"]
@@ -640,7 +639,7 @@ def test_text_cites_the_numbers(built):
     assert "recon 25.00 + KL 8.000 = 33.00 nats per example = −ELBO" in md
     assert "65.0% of the training variance" in md
     assert "relaxation" in md  # bernoulli likelihood on grey levels
-    assert "ababababababab" not in md.split("## 13. Provenance")[0]  # short sha before it
+    assert "ababababababab" not in md.split("## 12. Provenance")[0]  # short sha before it
 
 
 @pytest.mark.parametrize(("vae_kl", "ae_kl", "collapsed", "phrase"), [
@@ -874,11 +873,11 @@ def _words(inputs) -> dict[str, str]:
             for s in contents.sections(inputs, refs)}
 
 
-STORY = ["1. Verdict", "2. What changed", "3. Data set", "4. Linear baseline: PCA",
-         "5. Nonlinear baseline: t-SNE", "6. Autoencoder (AE)", "7. Denoising autoencoder (DAE)",
-         "8. DAE corruption sweep", "9. Variational autoencoder (VAE)",
-         "10. Information theory, measured", "11. Comparison of all methods",
-         "12. Latent spaces", "13. Provenance"]
+STORY = ["1. Verdict", "2. Data set", "3. Linear baseline: PCA",
+         "4. Nonlinear baseline: t-SNE", "5. Autoencoder (AE)", "6. Denoising autoencoder (DAE)",
+         "7. DAE corruption sweep", "8. Variational autoencoder (VAE)",
+         "9. Information theory, measured", "10. Comparison of all methods",
+         "11. Latent spaces", "12. Provenance"]
 
 
 def test_sections_follow_the_story_with_their_figures(built):
@@ -889,32 +888,32 @@ def test_sections_follow_the_story_with_their_figures(built):
     html = (built / "report.html").read_text()
     assert [t for t in re.findall(r"<h2>(.+?)</h2>", html)] == STORY
     for title, names in (
-            ("3. Data set", ["data_examples"]),
-            ("4. Linear baseline: PCA", ["pca_variance", "pca_reconstructions"]),
-            ("6. Autoencoder (AE)", ["ae_curves"]), ("7. Denoising autoencoder (DAE)",
+            ("2. Data set", ["data_examples"]),
+            ("3. Linear baseline: PCA", ["pca_variance", "pca_reconstructions"]),
+            ("5. Autoencoder (AE)", ["ae_curves"]), ("6. Denoising autoencoder (DAE)",
                                                       ["dae_curves"]),
-            ("8. DAE corruption sweep", ["dae_sweep"]),
-            ("9. Variational autoencoder (VAE)", ["vae_elbo_curves", "kl_per_dim"]),
-            ("12. Latent spaces", ["embeddings", "reconstructions", "prior_samples",
+            ("7. DAE corruption sweep", ["dae_sweep"]),
+            ("8. Variational autoencoder (VAE)", ["vae_elbo_curves", "kl_per_dim"]),
+            ("11. Latent spaces", ["embeddings", "reconstructions", "prior_samples",
                                    "interpolation", "latent_moments"])):
         for figure in names:
             assert f"](figures/{figure}.png)" in sections[title], figure
             assert (built / f"figures/{figure}.png").read_bytes().startswith(PNG_SIGNATURE)
-    assert "comparison-table" in html.split("<h2>11. ")[1].split("<h2>12. ")[0]
-    vae = sections["9. Variational autoencoder (VAE)"]
+    assert "comparison-table" in html.split("<h2>10. ")[1].split("<h2>11. ")[0]
+    vae = sections["8. Variational autoencoder (VAE)"]
     assert "How tight is the ELBO?" in vae
     assert "Mutual information: I(x; z) = 2.900 nats" in vae
     assert "β (`train.vae.beta`) = 1, schedule (`train.vae.kl_schedule`) constant" in vae
     assert "was 1 at every epoch, so the training loss was exactly −ELBO" in vae
     assert "KL(q ‖ p) = 8.000 nats (`kl_q_p_nats`) but KL(p ‖ q) = 20.00 nats" in \
-        sections["10. Information theory, measured"]
-    assert "(c) The third decomposition, −ELBO = recon + KL, is in section 9" in \
-        sections["10. Information theory, measured"]
+        sections["9. Information theory, measured"]
+    assert "(c) The third decomposition, −ELBO = recon + KL, is in section 8" in \
+        sections["9. Information theory, measured"]
     assert "t-SNE's kNN accuracy, 0.9500 (0.9310–0.9690) (`knn_accuracy`), is shown but not " \
-           "ranked" in md and "(section 5)" in md
-    assert "Images per class, all splits together" in sections["3. Data set"]
-    assert "0: 11, 1: 11" in sections["3. Data set"]  # 110 images, labels i % 10
-    assert "follow no prior: mean variance 9.000" in sections["6. Autoencoder (AE)"]
+           "ranked" in md and "(section 4)" in md
+    assert "Images per class, all splits together" in sections["2. Data set"]
+    assert "0: 11, 1: 11" in sections["2. Data set"]  # 110 images, labels i % 10
+    assert "follow no prior: mean variance 9.000" in sections["5. Autoencoder (AE)"]
 
 
 def test_beta_sentence_follows_the_schedule(tmp_path):
@@ -1035,7 +1034,7 @@ def test_prior_grid_appears_only_when_walks_hold_one(tmp_path, built):
 def test_probe_accuracy_caveat_for_tsne_follows_the_numbers(tmp_path):
     words = _words(load_inputs(write_inputs(tmp_path)))["comparison"]
     assert "t-SNE's probe accuracy, 0.8500 (0.8330–0.8670) (`probe_accuracy`), is shown but not " \
-           "ranked: it embedded train and test jointly (section 5)" in words
+           "ranked: it embedded train and test jointly (section 4)" in words
     assert "Its point estimate is below that of pca, the ranked top (0.9700)." in words
     assert "t-SNE's kNN accuracy, 0.9500 (0.9310–0.9690)" in words
 
@@ -1049,10 +1048,10 @@ def test_probe_accuracy_caveat_for_tsne_follows_the_numbers(tmp_path):
      "beyond noise: the paired 95% interval of ae − dae is 0.00100 to 0.00300, excluding 0"),
     ("recon_mse", "ae", "pca", {}, "lower than",
      "by point estimate only: the verdict tests each method against the top, dae, not ae "
-     "against pca, section 11"),
+     "against pca, section 10"),
     ("knn_accuracy", "ae", "vae", {"knn_accuracy": ("ae", "vae")}, "higher than",
      "by point estimate only: the verdict tests each method against the top, dae, not ae "
-     "against vae, and has both tied with dae for best, section 11"),
+     "against vae, and has both tied with dae for best, section 10"),
     ("knn_accuracy", "tsne", "dae", {}, "higher than",
      "by point estimate only: tsne is not ranked (transductive"),
 ])
@@ -1068,7 +1067,7 @@ def test_the_model_and_baseline_sections_compare_by_the_verdict(tmp_path):
     assert "its kNN accuracy is tied with the AE's (0.9100 (0.8918–0.9282) vs 0.9000 " \
            "(0.8820–0.9180), `knn_accuracy`; within noise: the paired 95% interval of dae − ae " \
            "is -0.0100 to 0.0300, including 0)." in words["dae"]
-    assert "the AE's test recon MSE (0.01200 (0.01176–0.01224), section 6) is lower than PCA's " \
+    assert "the AE's test recon MSE (0.01200 (0.01176–0.01224), section 5) is lower than PCA's " \
            "(0.03000 (0.02940–0.03060)) (`recon_mse`; by point estimate only" in words["pca"]
 
 
@@ -1105,7 +1104,7 @@ def test_bad_walks_are_reported(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# What changed: the metrics against those committed at HEAD
+# No git state: the report is a function of its DVC deps (What changed: test_report_changes.py)
 # --------------------------------------------------------------------------
 
 
@@ -1126,98 +1125,66 @@ def _edit_json(path: Path, edit) -> None:
     path.write_text(json.dumps(obj))
 
 
-def test_metrics_diff_is_dvc_metrics_diff_on_numbers_and_booleans():
-    before = {"a.json": {"x": 1.0, "n": 3, "flag": False, "msg": "old", "gone": 2.0,
-                         "nested": {"y": 0.5, "same": 7}}}
-    now = {"a.json": {"x": 1.5, "n": 5, "flag": True, "msg": "new", "new": 4.0,
-                      "nested": {"y": 0.25, "same": 7}}, "b.json": {"z": 1.0}}
-    changes = sections_changes.metrics_diff(before, now)
-    assert [(c.path, c.key, c.old, c.new) for c in changes] == [
-        ("a.json", "flag", False, True), ("a.json", "gone", 2.0, None),
-        ("a.json", "n", 3, 5), ("a.json", "nested.y", 0.5, 0.25), ("a.json", "new", None, 4.0),
-        ("a.json", "x", 1.0, 1.5), ("b.json", "z", None, 1.0)]
-    table = sections_changes.change_table("t", changes, "abc")["table"]
-    cells = {row["cells"][0]["text"]: [c["text"] for c in row["cells"][1:4]]
-             for row in table["rows"]}
-    assert cells["n"] == ["3", "5", "+2"] and cells["nested.y"] == ["0.5000", "0.2500",
-                                                                     "-0.2500"]
-    assert cells["flag"] == ["false", "true", "changed"] and cells["gone"][2] == "removed"
-    assert cells["new"] == ["—", "4.000", "new"]
+def _report_bytes(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes()
+            for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-def test_what_changed_outside_git_says_there_is_nothing_to_compare(tmp_path):
-    inputs = load_inputs(write_inputs(tmp_path))
-    assert inputs.git.commit is None and inputs.metrics_before is None
-    assert _words(inputs)["changes"].startswith("Nothing to compare with: not a git repository")
-    items = dict(sections_provenance.provenance_blocks(inputs)[1]["items"])
-    assert items["git commit (HEAD when rendered)"].startswith("none (not a git repository")
-
-
-def test_what_changed_lists_the_metrics_that_moved_beyond_their_noise(tmp_path):
+def test_the_report_reads_no_git_state(built, tmp_path):
+    """The same inputs give the same bytes outside git, at one commit, and at another with
+    uncommitted code: a fresh clone at any commit re-renders the committed report."""
     root = tmp_path / "repo"
     paths = write_inputs(root)
     _git(root, "init", "-q")
-    commit = _commit_all(root)
-    assert "no metric value differs." in _words(load_inputs(paths))["changes"]
-
-    # changes that keep the verdict's rankings true: vae.knn_accuracy by 0.02, more than half
-    # its interval's width (0.0176); vae.probe_accuracy by 0.005, less than half of its own
-    # (0.0182); test.elbo (no interval) by 1.5 %
-    _edit_json(paths.latent_stats, lambda t: t["vae"].update(knn_accuracy=0.86,
-                                                             probe_accuracy=0.905))
-    _edit_json(paths.train_metrics["vae"], lambda t: t["test"].update(elbo=-32.5))
-    (root / "params.yaml").write_text(PARAMS_YAML.replace("seed: 0", "seed: 1"))
-    out = tmp_path / "reports"
-    build_report(load_inputs(paths), out, N_EXAMPLES)
-    html, md = (out / "report.html").read_text(), (out / "report.md").read_text()
-    changes = md.split("## 2. What changed")[1].split("## 3.")[0]
-    assert f"Against the metrics committed at `{commit[:12]}`" in changes
-    assert "What went in:\n\n- params: `seed` 0 → 1\n" in changes
-    assert "2 values differ beyond their noise" in changes
-    assert "in 2 files; 1 value differs by less than its noise, not listed" in changes
-    headline = parse_table(html, "changes-table")
-    assert headline.headers == ["file", "metric", f"at {commit[:12]}", "now", "change", "noise"]
-    assert [[c for c, _ in row] for row in headline.rows] == [
-        ["metrics/latent_stats.json", "vae.knn_accuracy", "0.8800", "0.8600", "-0.02000",
-         "0.0176 (½ interval)"]]
-    full = parse_table(html, "changes-all-table")
-    assert [(row[0][0], row[1][0]) for row in full.rows] == [
-        ("metrics/train/vae.json", "test.elbo"), ("metrics/latent_stats.json",
-                                                  "vae.knn_accuracy")]
-    assert "<summary>All 2 values changed beyond noise</summary>" in html
-    assert "| metrics/latent_stats.json | vae.knn_accuracy | 0.8800 | 0.8600 | -0.02000 | " \
-           "0.0176 (½ interval) |" in changes
-    assert "probe_accuracy" not in " ".join(c for row in full.rows for c, _ in row)
-    provenance = md.split("## 13. Provenance")[1]
-    assert f"- git commit (HEAD when rendered): `{commit}`" in provenance
-    assert "- uncommitted changes then: `params.yaml`" in provenance
-
-    # the same inputs at the same commit give the same bytes
-    build_report(load_inputs(paths), tmp_path / "again", N_EXAMPLES)
-    assert (tmp_path / "again/report.html").read_bytes() == html.encode()
+    first = _commit_all(root)
+    (root / "src/latentlab").mkdir(parents=True)
+    (root / "src/latentlab/edited.py").write_text("x = 1\n")
+    second = _commit_all(root)
+    (root / "stages").mkdir()
+    (root / "stages/train.py").write_text("y = 2\n")  # uncommitted
+    build_report(load_inputs(paths), tmp_path / "out", N_EXAMPLES)
+    assert _report_bytes(tmp_path / "out") == _report_bytes(built)  # built outside git
+    md = (tmp_path / "out/report.md").read_text()
+    assert first[:7] not in md and second[:7] not in md
+    assert "What changed" not in "".join(re.findall(r"^## .+$", md, flags=re.M))
+    provenance = md.split("## 12. Provenance")[1]
+    assert "HEAD when rendered" not in md and "uncommitted changes" not in md
+    assert "identified by `dvc.lock`, committed beside this report" in provenance
+    assert "`mlflow.source.git.commit`" in provenance
+    assert "`make changes` (`python -m latentlab.report.changes`)" in provenance
+    assert "`reports/changes.md`" in provenance
 
 
-def test_what_changed_when_head_lacks_the_metrics(tmp_path):
-    root = tmp_path / "repo"
-    paths = write_inputs(root)
-    _git(root, "init", "-q")
-    (root / "README").write_text("no results yet\n")
-    _git(root, "add", "README")
-    _git(root, "commit", "-qm", "start")
-    assert "holds none of the metrics files this report reads" in \
-        _words(load_inputs(paths))["changes"]
+def test_the_report_loads_no_git_module():
+    """Neither ReportInputs nor the stage's imports reach git: dvc.yaml's code deps of
+    `report` (its import closure) leave out the "What changed" modules."""
+    from dataclasses import fields
+
+    from latentlab.pipeline.code_deps import import_closure
+    from latentlab.report.inputs import ReportInputs
+
+    names = {f.name for f in fields(ReportInputs)}
+    assert not names & {"git", "metrics_now", "metrics_before", "params_now", "params_before",
+                        "data_before"}
+    closure = {p.name for p in import_closure(REPO / "stages/report.py", REPO / "src")}
+    assert not closure & {"gitstate.py", "sections_changes.py", "changes.py",
+                          "changes_inputs.py"}
 
 
-def test_the_report_stage_stays_out_of_the_run_cache():
-    """dvc.yaml keeps `report` out of DVC's run-cache (see src/latentlab/report/gitstate.py):
-    a report restored from a run that started from another commit would compare with that
-    commit. DVC skips the run-cache for a stage with a `persist` output."""
+def test_the_report_stage_needs_no_run_cache_exclusion():
+    """The report reads no git state, so dvc.yaml no longer keeps `report` out of DVC's
+    run-cache with a `persist` output: DVC may hash and restore it like any stage. DVC 3.67
+    still saves no run-cache entry for it, since its pages and figures are `cache: false`
+    outputs that are neither metrics nor plots (``Stage.run``'s ``no_cache_outs``)."""
     from dvc.repo import Repo
     from dvc.stage.cache import _can_hash
 
     (stage,) = Repo(str(REPO)).stage.collect("report")
-    assert any(out.persist for out in stage.outs)
-    assert not _can_hash(stage)
+    assert not any(out.persist for out in stage.outs)
+    assert _can_hash(stage)
+    assert {out.def_path for out in stage.outs if not out.use_cache
+            and not (out.is_metric or out.is_plot)} == {
+        "reports/report.html", "reports/report.md", "reports/figures"}
 
 
 # --------------------------------------------------------------------------
@@ -1241,16 +1208,16 @@ def test_unlabelled_data_renders_without_label_metrics(tmp_path):
     assert "trustworthiness ↑" in table.headers
     assert parse_table(html, "dae-sweep-table").headers == ["masking level", "recon MSE ↓",
                                                            "trained by"]
-    data = _section(md, 3)
+    data = _section(md, 2)
     assert "without labels (`has_labels`: false in `source.json`)" in data
     assert "No labels: kNN and probe accuracy are skipped" in data
     assert "Images per class" not in data
-    assert "No labels: kNN and probe accuracy are skipped (`has_labels`: false" in _section(md, 11)
-    assert "No labels: kNN and probe accuracy are skipped" in _section(md, 5)  # t-SNE
-    assert "no labels: kNN and probe accuracy are skipped" in _section(md, 6)  # AE
-    assert "so recon MSE is the only criterion" in _section(md, 8)
-    assert "No labels: every point has one colour." in _section(md, 12)
-    assert "no labels, so not chosen by class" in _section(md, 12)
+    assert "No labels: kNN and probe accuracy are skipped (`has_labels`: false" in _section(md, 10)
+    assert "No labels: kNN and probe accuracy are skipped" in _section(md, 4)  # t-SNE
+    assert "no labels: kNN and probe accuracy are skipped" in _section(md, 5)  # AE
+    assert "so recon MSE is the only criterion" in _section(md, 7)
+    assert "No labels: every point has one colour." in _section(md, 11)
+    assert "no labels, so not chosen by class" in _section(md, 11)
     for key in ("`knn_accuracy`", "`probe_accuracy`", "by_knn_accuracy", "label -1"):
         assert key not in md, key
     assert len(list((out / "figures").glob("*.png"))) == N_FIGURES
@@ -1273,7 +1240,7 @@ def test_subsampled_tsne_says_how_many_points_and_which_metrics(tmp_path):
     inputs = load_inputs(write_inputs(tmp_path, tsne_keep=(20, 10)))
     build_report(inputs, out, N_EXAMPLES)
     md = (out / "report.md").read_text()
-    tsne = _section(md, 5)
+    tsne = _section(md, 4)
     assert "t-SNE embedded a seeded, stratified subsample of 30 of 90 points " \
            "(`baselines.tsne.max_points` = 30; `subsampled`, `n_points_embedded`, " \
            "`n_points_available` in `metrics/baseline/tsne.json`): 20 of the 60 training and 10 " \
@@ -1283,8 +1250,8 @@ def test_subsampled_tsne_says_how_many_points_and_which_metrics(tmp_path):
            "(`probe_accuracy`)" in tsne
     assert "every other method's on all 30 test images" in tsne
     assert "with perplexity 30 (`perplexity`)" in tsne
-    assert "t-SNE's row is computed on its subsample of 10 test points" in _section(md, 11)
-    assert "tsne 10, ae 30" in _section(md, 12)
+    assert "t-SNE's row is computed on its subsample of 10 test points" in _section(md, 10)
+    assert "tsne 10, ae 30" in _section(md, 11)
     words = _words(load_inputs(write_inputs(tmp_path / "all")))["tsne"]
     assert "subsample" not in words  # older metrics: no subsample keys, every point embedded
 

@@ -43,5 +43,5 @@ def test_no_wall_time_is_shown_and_the_report_says_where_they_are(tmp_path):
     html, md = (out / "report.html").read_text(), (out / "report.md").read_text()
     assert not any("second" in h for h in parse_table(html).headers)
     assert "fit seconds" not in md and "fit_seconds.json" not in md
-    comparison = md.split("## 11. Comparison of all methods")[1].split("\n## ")[0]
+    comparison = md.split("## 10. Comparison of all methods")[1].split("\n## ")[0]
     assert WHERE in comparison

@@ -34,8 +34,8 @@ def test_the_report_opens_with_the_verdict(tmp_path):
     build_report(load_inputs(write_inputs(tmp_path)), tmp_path / "out", N_EXAMPLES)
     md = (tmp_path / "out/report.md").read_text()
     titles = re.findall(r"^## (.+)$", md, flags=re.M)
-    assert titles[:2] == ["1. Verdict", "2. What changed"]
-    assert "- [1. Verdict](#verdict)" in md and "- [2. What changed](#changes)" in md
+    assert titles[:2] == ["1. Verdict", "2. Data set"]  # "What changed" is no section
+    assert "- [1. Verdict](#verdict)" in md and "- [2. Data set](#data)" in md
     verdict = md.split("## 1. Verdict")[1].split("## 2. ")[0]
     assert "- Reconstruction (`recon_mse`, lower is better): best dae 0.01000 " \
            "(0.00980–0.01020), beyond noise." in verdict
@@ -63,7 +63,7 @@ def test_one_line_per_criterion_from_the_verdict(tmp_path):
                         "(`test_gap_nats`); not compared with anything: no other method has a "
                         "likelihood.")
     assert len(lines) == 6  # something is decided: no "cannot decide" line
-    assert caveats == ["t-SNE (†) is transductive: train and test embedded jointly (section 5), "
+    assert caveats == ["t-SNE (†) is transductive: train and test embedded jointly (section 4), "
                        "so its numbers are shown, not ranked."]
 
 
@@ -90,7 +90,7 @@ def test_a_collapsed_vae_and_a_run_at_its_budget_are_caveats(tmp_path):
                lambda o: o.update(stopped_early=False, best_epoch=12, epochs_run=12))
     _, caveats = _lines(load_inputs(paths))
     assert caveats[1] == ("The VAE's posterior collapsed (`posterior_collapse`; 2 of 4 latent "
-                          "dimensions active, section 9): its codes match the prior trivially, "
+                          "dimensions active, section 8): its codes match the prior trivially, "
                           "so it is flagged (‡), not ranked, on the match to the prior.")
     assert caveats[2] == ("VAE (best epoch 12 of 12) stopped at its epoch budget while still "
                           "improving (`stopped_early`: false, `best_epoch` = `epochs_run` in "
@@ -114,7 +114,7 @@ def test_mutual_information_at_its_ceiling_is_not_interpreted(tmp_path):
     caveat = _lines(inputs)[1][-1]
     assert caveat == (f"The VAE's I(x; z), 3.299 nats (`mutual_information_nats`), is within "
                       f"5.0% of its ceiling log N = 3.401 nats (`mutual_information_max_nats`, "
-                      f"N = {N_TEST} test images): {CEILING} (section 9).")
+                      f"N = {N_TEST} test images): {CEILING} (section 8).")
     vae = _words(inputs)["vae"]
     assert f"within 5.0% of its ceiling, so the estimate is {CEILING}" in vae
     assert "pay for information about x" not in vae

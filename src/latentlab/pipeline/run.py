@@ -9,6 +9,12 @@ table (as metrics ``<method>/<metric>`` and as ``comparison/`` artifacts) and
 the report, if the report stage did not already log them, and ends FINISHED,
 FAILED or KILLED with DVC's outcome. The exit code is DVC's.
 
+When DVC succeeds, "What changed" since the last commit
+(:mod:`latentlab.report.changes`, which no stage runs: it reads git) is printed,
+written to the git-ignored ``reports/changes.md`` and logged to the parent as
+``report/changes.md``; a failure there is one warning line and leaves the exit
+code DVC's.
+
 ``exp run --queue`` / ``--run-all`` only queue or hand work to queue workers,
 which run with ``DVC_EXP_NAME`` set and make their own parent per experiment,
 so for those this command just runs DVC.
@@ -34,6 +40,7 @@ from latentlab.tracking.store import experiment_name, open_client, open_experime
 USAGE = "usage: python -m latentlab.pipeline.run repro|exp run [DVC ARGS...]"
 COMPARISON_TABLE = Path("metrics/latent_stats.json")
 REPORT_DIR = Path("reports")
+CHANGES = REPORT_DIR / "changes.md"  # "What changed" since the last commit; git-ignored
 QUEUE_FLAGS = ("--queue", "--run-all")
 
 
@@ -75,8 +82,24 @@ class ParentCreator(threading.Thread):
                                          error=None if self.error is None else str(self.error))
 
 
-def finish_parent(client, run_id: str, returncode: int) -> None:
-    """Log the comparison table and the report (unless the report stage did) and end the run."""
+def report_changes() -> Path | None:
+    """Print what changed since the last commit and write :data:`CHANGES`; the file, or
+    None after one warning line (the pipeline's outcome stays DVC's)."""
+    try:
+        from latentlab.report.changes import write_changes  # local: only after DVC succeeds
+
+        text = write_changes(".", CHANGES)
+    except Exception as exc:  # noqa: BLE001 - a convenience after the results are done
+        print(f"warning: what changed since the last commit was not written ({CHANGES}): "
+              f"{one_line(exc)}", file=sys.stderr)
+        return None
+    print(text, end="", flush=True)
+    return CHANGES
+
+
+def finish_parent(client, run_id: str, returncode: int, changes: Path | None = None) -> None:
+    """Log the comparison table and the report (unless the report stage did) and ``changes``
+    (``report/changes.md``; a failure is one warning line), and end the run."""
     if returncode == 0 and COMPARISON_TABLE.exists():
         if not client.list_artifacts(run_id, "comparison"):  # the report stage did not run
             parent_run.log_comparison(client, run_id, COMPARISON_TABLE)
@@ -85,6 +108,12 @@ def finish_parent(client, run_id: str, returncode: int) -> None:
                 client.log_artifact(run_id, str(REPORT_DIR / name), "report")
             if (REPORT_DIR / "figures").is_dir():
                 client.log_artifacts(run_id, str(REPORT_DIR / "figures"), "report/figures")
+    if returncode == 0 and changes is not None:  # after the check above (report/ is the stage's)
+        try:
+            client.log_artifact(run_id, str(changes), "report")
+        except Exception as exc:  # noqa: BLE001 - the run still ends with DVC's outcome
+            print(f"warning: {changes} was not logged to the parent MLflow run: "
+                  f"{one_line(exc)}", file=sys.stderr)
     client.set_terminated(run_id, status=exit_status(returncode))
 
 
@@ -112,13 +141,14 @@ def main(argv: list[str] | None = None) -> int:
             returncode = returncode if returncode != 0 else 128 + signal.SIGINT
         finally:
             signal.signal(signal.SIGTERM, previous)
+        changes = report_changes() if returncode == 0 else None
         creator.join()
         if creator.run_id is None:
             print(f"warning: no parent MLflow run: {one_line(creator.error)}",
                   file=sys.stderr)
             return returncode
         try:
-            finish_parent(creator.client, creator.run_id, returncode)
+            finish_parent(creator.client, creator.run_id, returncode, changes)
         except Exception as exc:  # noqa: BLE001 - DVC's outputs are done; say what is missing
             print(f"warning: the parent MLflow run {creator.run_id} could not be finished: "
                   f"{one_line(exc)}", file=sys.stderr)

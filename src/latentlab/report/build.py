@@ -17,9 +17,9 @@ renders, under ``out_dir``:
 Only the wiring and the HTML/Markdown specifics live here, so reading inputs
 and writing sentences stay testable on their own. The report holds no
 timestamp or run id: it is a DVC output, and either would make it change on
-every run. The git commit it names is the one the run started from (see
-:mod:`latentlab.report.gitstate`), so the same inputs at the same commit give
-the same bytes.
+every run. Nor does it read git (no commit, no "What changed": that is
+:mod:`latentlab.report.changes`), so the same inputs give the same bytes in any
+clone at any commit.
 
 The stage imports the input names from here too (re-exported in ``__all__``).
 Nothing in the report imports this module back: the types the sections share

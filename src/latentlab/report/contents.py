@@ -1,9 +1,10 @@
 """The report's contents in order: the title, one caption per figure, the sections.
 
 Each section is written by its own module from the numbers it cites
-(``sections_*``: the verdict, what changed, the data set, the baselines, the
+(``sections_*``: the verdict, the data set, the baselines, the
 models, the DAE sweep, the information theory, the comparison, the latent spaces
-and provenance); this module only puts them in the order of
+and provenance; ``sections_changes`` words the separate "What changed" command, not a
+section); this module only puts them in the order of
 :data:`~latentlab.report.words.SECTIONS` and captions the figures. It returns
 plain strings and dicts and knows nothing of files, figures' pixels or
 templates, so the wording can be tested without rendering;
@@ -18,7 +19,6 @@ from latentlab.params import MODELS
 from latentlab.report.blocks import FigureRef
 from latentlab.report.inputs import METHODS, ReportInputs, prior_grid_models
 from latentlab.report.sections_baselines import pca_blocks, tsne_blocks
-from latentlab.report.sections_changes import changes_blocks
 from latentlab.report.sections_comparison import comparison_blocks
 from latentlab.report.sections_data import data_blocks
 from latentlab.report.sections_info import info_theory_blocks
@@ -98,7 +98,6 @@ def sections(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]:
     """
     blocks = {
         "verdict": lambda: verdict_blocks(inputs),
-        "changes": lambda: changes_blocks(inputs),
         "data": lambda: data_blocks(inputs, refs),
         "comparison": lambda: comparison_blocks(inputs),
         "pca": lambda: pca_blocks(inputs, refs),

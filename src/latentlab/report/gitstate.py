@@ -1,25 +1,18 @@
-"""What git knows about this run: the commit it started from, and that commit's metrics.
+"""What git knows about a run: the commit it started from, and that commit's metrics.
 
-The report's "What changed" section and its provenance read git here, and only
-here (``git`` on the PATH, no library). The commit is HEAD when the report is
-rendered: the commit the run started from. Inside ``dvc repro`` that is the last
-commit; once the new results are committed, it is their commit's parent, so the
-committed report reads as "what this commit changed".
-
-HEAD is deliberately not a DVC dependency of the report: committing the results
-moves HEAD, and a dependency on it would make every commit rerun the report (and
-dirty the workspace again). Instead the report names the commit it compared with,
-and the report stage keeps out of DVC's run-cache (``persist`` on its link file in
-dvc.yaml), so a report is never restored from a run that started from another
-commit. Nothing here writes to the repository (``GIT_OPTIONAL_LOCKS=0``: even
-``git status`` leaves the index alone).
+"What changed" (``python -m latentlab.report.changes``, :mod:`latentlab.report.changes`)
+reads git here, and only here (``git`` on the PATH, no library); the report itself reads
+no git state, so it is a function of its DVC deps alone. The commit is HEAD: after
+``dvc repro`` and before the results are committed, the commit the run started from.
+Nothing here writes to the repository (``GIT_OPTIONAL_LOCKS=0``: even ``git status``
+leaves the index alone).
 
 What went into the committed results is read the same way: ``params.yaml`` with
 ``git show`` (:func:`committed_text`), and a DVC-tracked file such as
 ``data/raw/source.json``, which git does not hold, through the md5 that
 ``dvc.lock`` recorded at the commit and the local DVC cache
-(:func:`committed_dvc_output`), read as files: no DVC process, so no lock taken
-inside ``dvc repro``.
+(:func:`committed_dvc_output`), read as files: no DVC process, so no repository lock
+taken and no second wait for DVC to start.
 """
 
 from __future__ import annotations
@@ -31,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BASE_REV = "HEAD"
-# Tracked inputs of the results whose uncommitted changes the provenance lists
+# Tracked inputs of the results whose uncommitted changes "What changed" reads
 # (outputs such as metrics/ and reports/ are left out: a run always changes them).
 SOURCE_PATHS = ("params.yaml", "dvc.yaml", "src", "stages")
 GIT_TIMEOUT_S = 30.0
@@ -135,7 +128,7 @@ def committed_dvc_output(commit: str, root: str | Path,
     output, and (md5, None) where the cache (:data:`DVC_CACHE`, DVC 3's default
     location) no longer holds that version.
     """
-    import yaml  # local: only the report's loading reads dvc.lock
+    import yaml  # local: only "What changed" reads dvc.lock
 
     root = Path(root)
     text = committed_text(commit, root / DVC_LOCK)

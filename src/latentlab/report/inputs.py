@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 
 from latentlab.params import BASELINES, MODELS, TrainParams
-from latentlab.report.gitstate import GitState
 
 REFERENCE = "pixels"  # latent_stats.json's reference row: the raw grey-level pixels
 METHODS = BASELINES + MODELS  # ("pca", "tsne", "ae", "dae", "vae"): the table's row order
@@ -146,27 +145,8 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class DataAtCommit:
-    """The data set the compared commit's results came from, as far as it can be read.
-
-    Attributes
-    ----------
-    source : dict or None
-        ``data/raw/source.json`` at the commit: from git where git tracks it, else the
-        version ``dvc.lock`` recorded there, read from the local DVC cache; None where
-        neither holds it.
-    same_file : bool or None
-        Whether today's ``source.json`` has the md5 ``dvc.lock`` recorded at the commit;
-        None where it recorded none.
-    """
-
-    source: dict | None
-    same_file: bool | None
-
-
-@dataclass(frozen=True)
 class ReportInputs:
-    """Everything the report shows, read and checked.
+    """Everything the report shows, read and checked: only the stage's DVC deps, no git state.
 
     Attributes
     ----------
@@ -223,22 +203,6 @@ class ReportInputs:
         ``params.yaml`` verbatim.
     vae_params : TrainParams
         ``train.vae`` (β and its KL schedule), as the training stage read it.
-    git : GitState
-        The commit the run started from (HEAD when rendered) and the inputs that
-        differed from it.
-    metrics_now : dict of path -> dict
-        The metrics files the "What changed" section compares (all the metrics this
-        report reads; it reads no wall time), keyed by their path relative to the
-        repository root, as this run wrote them.
-    metrics_before : dict of path -> dict or None, or None
-        The same files as committed at ``git.commit`` (None for a file it lacks);
-        None when there is no commit.
-    params_now : dict
-        ``params.yaml`` flattened to dotted keys (``train.vae.beta``).
-    params_before : dict or None
-        The same at ``git.commit``; None without a commit or a ``params.yaml`` there.
-    data_before : DataAtCommit or None
-        The data set at ``git.commit``; None without a commit.
     """
 
     source: dict
@@ -260,12 +224,6 @@ class ReportInputs:
     dae_sweep: dict
     params_text: str = field(repr=False)
     vae_params: TrainParams
-    git: GitState
-    metrics_now: dict[str, dict] = field(repr=False)
-    metrics_before: dict[str, dict | None] | None = field(repr=False)
-    params_now: dict[str, Any] = field(repr=False)
-    params_before: dict[str, Any] | None = field(repr=False)
-    data_before: DataAtCommit | None = field(repr=False)
 
 
 def method_path(text: str) -> tuple[str, Path]:

@@ -10,26 +10,21 @@
 the wording and the rendering so that a bad or stale input fails here, with the
 file named, before any figure or sentence is made; no module of the reading
 imports a section or :mod:`~latentlab.report.build`.
+
+Nothing here reads git: the report is a function of the files its stage lists as
+DVC deps alone, so a fresh clone re-renders the committed bytes. What changed
+since the last commit is :mod:`latentlab.report.changes`, a command of its own.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from latentlab import params as params_module
-from latentlab.io import DataFileError, read_json, read_npz
-from latentlab.params import BASELINES, MODELS, flatten, read_params_file
-from latentlab.report.gitstate import (
-    GitState,
-    committed_dvc_output,
-    committed_json,
-    committed_text,
-    read_git_state,
-)
-from latentlab.report.inputs import METHODS, DataAtCommit, ReportInputs, ReportPaths
+from latentlab.io import DataFileError, read_npz
+from latentlab.params import BASELINES, MODELS
+from latentlab.report.inputs import METHODS, ReportInputs, ReportPaths
 from latentlab.report.inputs_checks import (
     agreed_binarize,
     agreed_has_labels,
@@ -79,9 +74,6 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
     has_labels = agreed_has_labels(paths, source, meta, splits)
     binarize = agreed_binarize(paths, meta, splits)
     latent_stats = read_latent_stats(paths.latent_stats, has_labels)
-    root = Path(paths.params).parent  # the repository root: params.yaml lives there
-    git = read_git_state(root)
-    compared = _compared_metrics(paths, root)
     inputs = ReportInputs(
         source=source,
         meta=meta,
@@ -103,66 +95,11 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
         dae_sweep=read_dae_sweep(paths, has_labels),
         params_text=params_text,
         vae_params=params_module.load("train.vae", paths.params),
-        git=git,
-        metrics_now={label: read_json(path) for label, path in compared.items()},
-        metrics_before=(None if git.commit is None else
-                        {label: committed_json(git.commit, path)
-                         for label, path in compared.items()}),
-        params_now=flatten(read_params_file(paths.params)),
-        params_before=_committed_params(git, paths.params),
-        data_before=_committed_data(git, paths.source, root),
     )
     check_shapes(inputs, paths)
     check_tsne(inputs, paths)
     check_walks(inputs, paths.walks)
     return inputs
-
-
-def _compared_metrics(paths: ReportPaths, root: Path) -> dict[str, Path]:
-    """The metrics files of "What changed" (every metrics input; no wall time), keyed
-    by their path relative to ``root`` (as ``dvc metrics diff`` names them)."""
-    files = [*(paths.train_metrics[m] for m in MODELS),
-             *(paths.baseline_metrics[m] for m in BASELINES),
-             paths.evaluate, paths.latent_stats, paths.verdict, paths.dae_sweep_scores]
-    out = {}
-    for path in files:
-        try:
-            label = Path(path).resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            label = Path(path).as_posix()
-        out[label] = Path(path)
-    return out
-
-
-def _committed_params(git: GitState, path: Path) -> dict[str, Any] | None:
-    """``params.yaml`` at the commit, flattened; None without one (or unreadable)."""
-    import yaml  # local, as in latentlab.params
-
-    text = None if git.commit is None else committed_text(git.commit, path)
-    try:
-        raw = yaml.safe_load(text) if text is not None else None
-    except yaml.YAMLError:
-        return None
-    return flatten(raw) if isinstance(raw, dict) else None
-
-
-def _committed_data(git: GitState, source: Path, root: Path) -> DataAtCommit | None:
-    """``source.json`` at the commit: from git, else through dvc.lock and the DVC cache."""
-    if git.commit is None:
-        return None
-    try:
-        relpath = Path(source).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        relpath = Path(source).as_posix()
-    md5, data = committed_dvc_output(git.commit, root, relpath)
-    same = None if md5 is None else hashlib.md5(Path(source).read_bytes()).hexdigest() == md5
-    before = committed_json(git.commit, source)
-    if before is None and data is not None:
-        try:
-            before = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            before = None
-    return DataAtCommit(before if isinstance(before, dict) else None, same)
 
 
 def _require_methods(mapping: Mapping[str, Path], expected: tuple[str, ...], flag: str) -> None:

@@ -1,6 +1,9 @@
-"""The report's "What changed" section: what went in and what came out, against a commit.
+"""The words of "What changed": what went in and what came out, against a commit.
 
-The commit is the one the run started from (HEAD when rendered,
+Not a section of the report (which reads no git state) but the text of
+``python -m latentlab.report.changes`` (:mod:`latentlab.report.changes`), which ``make repro``
+runs after ``dvc repro``. The commit is HEAD, the one the run started from until its results
+are committed (:mod:`latentlab.report.changes_inputs` reads it with
 :mod:`latentlab.report.gitstate`). First the inputs, since they are the causes: the
 ``params.yaml`` keys whose value differs from the commit's (old → new), the data set
 (``source.json``'s ``name`` and ``sha256``; a changed data set is said plainly, since every
@@ -23,7 +26,7 @@ from typing import Any, Mapping
 from latentlab.params import flatten
 from latentlab.report.blocks import bullets, para
 from latentlab.report.gitstate import SHORT_SHA
-from latentlab.report.inputs import ReportInputs
+from latentlab.report.changes_inputs import ChangesInputs
 from latentlab.report.words import DASH, TIMINGS_SENTENCE, fmt
 
 # latent_stats.json keys (under each method) shown first: the comparison table's ranked
@@ -158,7 +161,7 @@ def _dataset(source: Mapping[str, Any]) -> str:
     return f"{source.get('name')} (sha256 `{str(source.get('sha256'))[:SHORT_SHA]}…`)"
 
 
-def data_line(inputs: ReportInputs, short: str) -> tuple[str, bool]:
+def data_line(inputs: ChangesInputs, short: str) -> tuple[str, bool]:
     """The data set against the commit's, and whether it (may have) changed."""
     d, now = inputs.data_before, inputs.source
     across = "every metric comparison below is across data sets, not a change of the models"
@@ -190,7 +193,7 @@ def code_line(changed: tuple[str, ...]) -> str:
             f"differ{'s' if len(code) == 1 else ''} from the commit (uncommitted): {shown}{more}")
 
 
-def input_lines(inputs: ReportInputs) -> tuple[list[str], bool]:
+def input_lines(inputs: ChangesInputs) -> tuple[list[str], bool]:
     """Params, data set and code against the commit; and whether the data set changed."""
     short = inputs.git.short
     if inputs.params_before is None:
@@ -283,7 +286,7 @@ def _values(n: int) -> str:
     return f"{n} value{'s' if n != 1 else ''} differ{'s' if n == 1 else ''}"
 
 
-def outputs_blocks(inputs: ReportInputs, data_changed: bool) -> list[dict]:
+def outputs_blocks(inputs: ChangesInputs, data_changed: bool) -> list[dict]:
     """The metrics whose change exceeds their noise, and the verdict's changes."""
     before, now, short = inputs.metrics_before or {}, inputs.metrics_now, inputs.git.short
     files = ", ".join(f"`{p}`" for p in now)
@@ -292,7 +295,7 @@ def outputs_blocks(inputs: ReportInputs, data_changed: bool) -> list[dict]:
     within = len(changes) - len(beyond)
     text = ("Across two data sets, so no difference here is the models' alone. "
             if data_changed and changes else "")
-    text += f"What came out, in the files this report reads ({files}): "
+    text += f"What came out, in the metrics files the report reads ({files}): "
     if not changes:
         text += "no metric value differs."
     elif not beyond:
@@ -323,20 +326,19 @@ def outputs_blocks(inputs: ReportInputs, data_changed: bool) -> list[dict]:
     return blocks
 
 
-def changes_blocks(inputs: ReportInputs) -> list[dict]:
-    """The section's blocks: the inputs against the commit, then the outputs beyond noise."""
+def changes_blocks(inputs: ChangesInputs) -> list[dict]:
+    """The text's blocks: the inputs against the commit, then the outputs beyond noise."""
     git, before, now = inputs.git, inputs.metrics_before, inputs.metrics_now
     if git.commit is None or before is None:
-        return [para(f"Nothing to compare with: {git.reason or 'no commit'}. This section lists "
-                     "what changed in the inputs and the metrics against the commit a run "
-                     "starts from.")]
+        return [para(f"Nothing to compare with: {git.reason or 'no commit'}. This lists "
+                     "what changed in the inputs and the metrics against the last commit "
+                     "(HEAD).")]
     lines, data_changed = input_lines(inputs)
-    blocks = [para(f"Against the metrics committed at `{git.short}`, HEAD when this report was "
-                   "rendered (the commit this run started from; once these results are "
-                   "committed, their commit's parent). What went in:"),
+    blocks = [para(f"Against the metrics committed at `{git.short}` (HEAD: the commit these "
+                   "results started from, until they are committed). What went in:"),
               bullets(lines)]
     if all(before.get(p) is None for p in now):
         files = ", ".join(f"`{p}`" for p in now)
-        return blocks + [para(f"Commit `{git.short}` holds none of the metrics files this "
+        return blocks + [para(f"Commit `{git.short}` holds none of the metrics files the "
                               f"report reads ({files}): no earlier results to compare with.")]
     return blocks + outputs_blocks(inputs, data_changed)

@@ -1,10 +1,11 @@
 """The report's section "Provenance": where the numbers came from.
 
-The git commit the run started from and its uncommitted changes
-(:mod:`latentlab.report.gitstate`), the data's checksums and origin
+Where the code and data are identified (``dvc.lock``, committed beside the report; each
+run's git commit on its MLflow run), the data's checksums and origin
 (:func:`~latentlab.report.sections_data.provenance_items`), the versions of
 Python and of the packages behind the results, and ``params.yaml`` verbatim. No
-timestamp or run id: the report is a DVC output.
+timestamp, run id or git commit: the report is a DVC output, a function of its deps
+alone, so a fresh clone re-renders the committed bytes.
 """
 
 from __future__ import annotations
@@ -15,9 +16,21 @@ import platform
 from latentlab.report.blocks import para as _p
 from latentlab.report.inputs import ReportInputs
 from latentlab.report.sections_data import provenance_items
-from latentlab.report.words import DASH
 
 VERSIONED_PACKAGES = ("torch", "scikit-learn", "dvc", "mlflow", "numpy", "matplotlib")
+PROVENANCE = (
+    "The code and data these numbers come from are identified by `dvc.lock`, committed "
+    "beside this report: it records the md5 of every dependency of every stage (code, data, "
+    "params). The git commit of each run is on its MLflow run (tag "
+    "`mlflow.source.git.commit`; `outputs/report/link.json` finds the report stage's run, "
+    "which also holds this report as artifacts). What changed since the last commit (params, "
+    "data set, code, and the metrics that moved beyond their noise) is not part of this "
+    "report: `make changes` (`python -m latentlab.report.changes`) prints it and writes the "
+    "git-ignored `reports/changes.md`, and `make repro` does so after every run and logs it "
+    "to the pipeline's parent MLflow run (`report/changes.md`). Package versions are those "
+    "installed when the report was rendered; the params are the whole `params.yaml` below. "
+    "The report holds no timestamp, run id or git commit: it is a DVC output and changes "
+    "only when its inputs do.")
 
 
 def package_versions() -> dict[str, str]:
@@ -33,27 +46,15 @@ def package_versions() -> dict[str, str]:
 
 def provenance_blocks(inputs: ReportInputs) -> list[dict]:
     """The section: what the numbers depend on, as a list, and the params."""
-    src, git = inputs.source, inputs.git
-    commit = git.commit or f"none ({git.reason})"
-    changed = ", ".join(git.changed) if git.changed else "none"
-    items = [("git commit (HEAD when rendered)", commit),
-             ("uncommitted changes then", changed if git.commit else DASH),
-             ("data sha256", src["sha256"]), ("data origin", str(src["origin"]))]
+    src = inputs.source
+    items = [("data sha256", src["sha256"]), ("data origin", str(src["origin"]))]
     if "sklearn_version" in src:
         items.append(("scikit-learn that produced the data", str(src["sklearn_version"])))
     items += provenance_items(inputs)
     items.append(("python", platform.python_version()))
     items += [(name, version) for name, version in package_versions().items()]
     return [
-        _p("The git commit is HEAD when the report was rendered, the commit the run started "
-           "from: the numbers come from its code and params plus the uncommitted changes "
-           "listed (`params.yaml`, `dvc.yaml`, `src/`, `stages/`). Once the results are "
-           "committed, that commit is their commit's parent. Package versions are those "
-           "installed when the report was rendered; the params are the whole `params.yaml` "
-           "below. The report holds no timestamp or run id: it is a DVC output and changes "
-           "only when its inputs (or the commit it compares with) do. The report stage's "
-           "MLflow run carries the same commit (`mlflow.source.git.commit`) and the report "
-           "as artifacts; `outputs/report/link.json` finds it."),
+        _p(PROVENANCE),
         {"kind": "kv", "items": items},
         {"kind": "code", "summary": "params.yaml", "language": "yaml",
          "text": inputs.params_text.rstrip("\n")},

@@ -22,13 +22,13 @@ TIMINGS_SENTENCE = ("Wall times are logged to each stage's MLflow run (`fit_seco
 
 # The report's sections in order, as (id, title); numbered from 1 by position so a
 # cross-reference ("section 7") follows the order when a section is added. The verdict
-# first (which method is best for what, and how sure), then what changed since the last
-# commit; then the story: the data, the linear and the nonlinear baseline, the three
-# autoencoders, all methods side by side, what the latent spaces look like, and where the
-# numbers came from.
+# first (which method is best for what, and how sure); then the story: the data, the linear
+# and the nonlinear baseline, the three autoencoders, all methods side by side, what the
+# latent spaces look like, and where the numbers came from. What changed since the last
+# commit is not a section: it depends on git, which the report does not read
+# (latentlab.report.changes prints it).
 SECTIONS = (
     ("verdict", "Verdict"),
-    ("changes", "What changed"),
     ("data", "Data set"),
     ("pca", "Linear baseline: PCA"),
     ("tsne", "Nonlinear baseline: t-SNE"),
