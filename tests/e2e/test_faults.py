@@ -28,7 +28,7 @@ TRAIN_VAE = ["python", "stages/train.py", "--model", "vae", "--data", "data/proc
              "--history", "plots/train/vae.csv", "--timing", "timings/train@vae.json",
              "--link", "outputs/train/vae/link.json"]
 VAE_OUTPUTS = ["outputs/train/vae/model.pt", "outputs/train/vae/codes.npz",
-               "outputs/train/vae/link.json",
+               "outputs/train/vae/replicates.npz", "outputs/train/vae/link.json",
                "metrics/train/vae.json", "plots/train/vae.csv"]
 
 
