@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         index = prep.stratified_split(labels, p.val_fraction, p.test_fraction, p.seed)
     index = prep.cap_splits(index, labels, {"train": p.max_train, "val": p.max_val,
                                             "test": p.max_test}, p.seed)
+    prep.check_splits(index, labels, bool(source.get("has_labels", True)))
     x = prep.scale_to_unit(raw["images"], source["pixel_max"])
     arrays = prep.binarize_splits({s: x[index[s]] for s in prep.SPLITS}, p.binarize,
                                   p.binarize_threshold, p.seed)

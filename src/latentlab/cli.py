@@ -22,6 +22,10 @@ def run_stage(main: Callable[[list[str] | None], int | None], argv: list[str] | 
     except LatentlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of wherever it landed
+        print("error: interrupted (Ctrl-C); outputs already renamed into place are whole, the "
+              "rest were not written; the MLflow run is marked KILLED", file=sys.stderr)
+        return 128 + signal.SIGINT
     except StageTerminated as exc:
         name = signal.Signals(exc.signum).name
         print(f"error: stopped by {name}; outputs already renamed into place are whole, the "

@@ -36,6 +36,10 @@ class NonFiniteLossError(LatentlabError, FloatingPointError):
     """A loss term became NaN or infinite during training."""
 
 
+class TrainingDivergedError(LatentlabError, FloatingPointError):
+    """Training ended with a finite loss worse than the untrained model's: it diverged."""
+
+
 class TrackingError(LatentlabError):
     """The tracking store could not be reached or refused a write."""
 

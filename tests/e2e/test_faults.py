@@ -87,6 +87,21 @@ def test_validate_names_each_bad_param_in_one_line(box, tmp_path, keys, value, n
     assert len(lines) == 1 and lines[0].startswith(f"error: {named}"), result.stderr
 
 
+def test_a_typo_beside_the_listed_keys_is_refused_by_plain_dvc_repro(box):
+    """`preprocess` is listed whole in dvc.yaml: the typo changes the section, DVC reruns the
+    stage, and its validation names the key (key by key, DVC saw no change and exited 0)."""
+    params_file = box.root / "params.yaml"
+    original = params_file.read_text()
+    set_params(params_file, {("preprocess", "val_fracton"): 0.3})
+    try:
+        result = box.run("dvc", "repro", "preprocess", check=False)
+    finally:
+        params_file.write_text(original)
+        box.run("dvc", "repro", "preprocess")  # DVC removed the outputs before the stage ran
+    assert result.returncode != 0
+    assert "error: preprocess.val_fracton: unknown key" in result.stdout + result.stderr
+
+
 def test_a_bad_param_stops_the_stage_before_it_writes_anything(box, tmp_path):
     _clear_vae_outputs(box)
     bad = tmp_path / "params.yaml"

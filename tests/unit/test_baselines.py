@@ -99,3 +99,22 @@ def test_tsne_gives_the_same_bytes_whatever_threads_the_machine_would_default_to
 
     one, four = embedding("1"), embedding("4")
     assert len(one) == 400 * 2 * 4 and one == four
+
+
+def test_tsne_stopped_at_the_exaggeration_phase_has_no_objective_not_a_sentinel():
+    import numpy as np
+
+    from latentlab.analysis.baselines import embed_tsne, tsne_objective
+    from latentlab.report.sections_baselines import _objective_words
+
+    assert tsne_objective(np.finfo(np.float64).max) is None  # scikit-learn's "unset"
+    assert tsne_objective(0.75) == 0.75
+    x = np.random.default_rng(0).random((60, 5)).astype(np.float32)
+    common = dict(perplexity=5.0, early_exaggeration=12.0, init="pca", learning_rate="auto",
+                  seed=0, num_threads=1)
+    short, _ = embed_tsne(x[:40], x[40:], max_iter=250, **common)
+    assert short["kl_divergence"] is None
+    assert "`baselines.tsne.max_iter` stopped there" in _objective_words(short)
+    longer, _ = embed_tsne(x[:40], x[40:], max_iter=300, **common)
+    assert 0 < longer["kl_divergence"] < 10
+    assert _objective_words(longer).startswith("at KL divergence")

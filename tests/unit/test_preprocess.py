@@ -134,3 +134,21 @@ def test_describe_leaves_missing_labels_out_of_the_class_counts():
               for k, v in (("x", np.zeros((3, 2))), ("y", np.full(3, -1)))}
     meta = describe_splits(arrays, "ab", has_labels=False)
     assert meta["train"] == {"n": 3, "per_class": {}} and meta["has_labels"] is False
+
+
+def test_splits_the_later_stages_cannot_use_are_refused_in_one_line():
+    import pytest
+
+    from latentlab.data.preprocess import check_splits, stratified_split
+    from latentlab.errors import DataFileError
+
+    labels = np.array([0, 0, 1, 1])  # two images per class: nothing left for val
+    index = stratified_split(labels, 0.1, 0.25, seed=0)
+    with pytest.raises(DataFileError, match=r"^preprocess: the val split is empty .*"
+                                            r"raise preprocess.val_fraction$"):
+        check_splits(index, labels, has_labels=True)
+    labels = np.zeros(40, dtype=np.int64)  # one class: kNN and the probe have nothing to do
+    index = stratified_split(labels, 0.2, 0.2, seed=0)
+    with pytest.raises(DataFileError, match="the train split's labels hold one class"):
+        check_splits(index, labels, has_labels=True)
+    check_splits(index, labels, has_labels=False)  # unlabelled: one "class" is fine

@@ -64,3 +64,28 @@ def test_the_command_prints_the_deps_and_passes_on_this_repository():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "evaluate:\n" in out.stdout and "  - src/latentlab/analysis/iwae.py" in out.stdout
+
+
+# The params sections each stage validates as its own: DVC reruns a stage only when a value it
+# lists changes, so a key listed one by one lets a typo beside them (`preprocess.val_fracton`)
+# pass as "nothing changed"; a section listed whole reruns the stage, which refuses the typo.
+OWN_SECTIONS = {"download": ["data"], "preprocess": ["preprocess"],
+                "train": ["train.common", "train.${item.model}"], "evaluate": ["evaluate"],
+                "latent_stats": ["latent_stats", "dae_sweep"], "report": ["report"],
+                "baseline": ["baselines.${key}"]}
+
+
+def _listed_params(stage: dict) -> list[str]:
+    body = stage.get("do", stage)
+    return [p for p in body.get("params", []) if isinstance(p, str)]
+
+
+@pytest.mark.parametrize("name", sorted(OWN_SECTIONS))
+def test_each_stage_lists_its_own_params_sections_whole(name):
+    import yaml
+
+    listed = _listed_params(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][name])
+    for section in OWN_SECTIONS[name]:
+        assert section in listed, f"{name}: list `{section}` whole, not key by key"
+        assert not any(p.startswith(section + ".") for p in listed), \
+            f"{name}: `{section}` is listed whole; drop its single keys"

@@ -84,6 +84,18 @@ def tsne_subsample(y_train: np.ndarray, y_test: np.ndarray, max_points: int,
             stratified_subsample(y_test, k_test, seed + 1).astype(np.int64))
 
 
+# scikit-learn leaves kl_divergence_ at the largest float until the first iteration after
+# early exaggeration (250 iterations) evaluates the objective
+UNSET_OBJECTIVE = 1e300
+
+
+def tsne_objective(kl_divergence: float) -> float | None:
+    """t-SNE's final KL divergence, or None where scikit-learn never computed it
+    (``max_iter`` ≤ 250 leaves its sentinel, 1.797e308, which is not a result)."""
+    value = float(kl_divergence)
+    return value if np.isfinite(value) and value < UNSET_OBJECTIVE else None
+
+
 def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exaggeration: float,
                init: str, learning_rate, seed: int, max_points: int | None = None,
                y_train=None, y_test=None, num_threads: int = TSNE_THREADS) -> tuple[dict, float]:
@@ -131,7 +143,7 @@ def embed_tsne(x_train, x_test, *, perplexity: float, max_iter: int, early_exagg
     fit_seconds = time.perf_counter() - started
     return {"z_train": z[: len(x_train)], "z_test": z[len(x_train):],
             "index_train": index_train, "index_test": index_test,
-            "kl_divergence": float(tsne.kl_divergence_), "n_iter": int(tsne.n_iter_),
+            "kl_divergence": tsne_objective(tsne.kl_divergence_), "n_iter": int(tsne.n_iter_),
             "perplexity": float(perplexity), "n_points_embedded": int(len(x)),
             "n_points_available": int(n_available), "subsampled": bool(len(x) < n_available),
             "max_points": int(cap)}, fit_seconds

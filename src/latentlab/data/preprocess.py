@@ -126,6 +126,41 @@ def cap_splits(index: dict[str, np.ndarray], labels: np.ndarray, caps: dict[str,
     return out
 
 
+def check_splits(index: dict[str, np.ndarray], labels: np.ndarray, has_labels: bool) -> None:
+    """Refuse splits the later stages cannot use, before minutes of training find out.
+
+    Every split must hold an image (a class with fewer than three images can leave the
+    validation or test split empty), and labelled data must hold two classes in the
+    training and test splits (kNN and the probe classify; one class is nothing to tell
+    apart).
+
+    Raises
+    ------
+    DataFileError
+        One line naming the split and what to change.
+    """
+    from latentlab.errors import DataFileError
+
+    fix = {"train": "lower preprocess.val_fraction and preprocess.test_fraction",
+           "val": "raise preprocess.val_fraction", "test": "raise preprocess.test_fraction"}
+    total = sum(len(rows) for rows in index.values())
+    for split in SPLITS:
+        if len(index[split]) == 0:
+            raise DataFileError(f"preprocess: the {split} split is empty ({total} images in all, "
+                                f"split per class); give more images per class, or "
+                                f"{fix[split]}")
+    if not has_labels:
+        return
+    for split in ("train", "test"):
+        classes = np.unique(labels[index[split]])
+        if len(classes) < 2:
+            raise DataFileError(
+                f"preprocess: the {split} split's labels hold one class "
+                f"({', '.join(str(int(c)) for c in classes)}); kNN and the probe need two: "
+                "give images of more classes, or mark the data unlabelled (custom data "
+                "without labels)")
+
+
 def binarize_static(x: np.ndarray, threshold: float) -> np.ndarray:
     """``x > threshold`` as float32 0/1."""
     return (x > threshold).astype(np.float32)

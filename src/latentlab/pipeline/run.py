@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             returncode = proc.wait()
         except KeyboardInterrupt:  # the terminal sent SIGINT to DVC too; wait for it to stop
-            returncode = proc.wait()
-            returncode = returncode if returncode != 0 else 128 + signal.SIGINT
+            proc.wait()  # DVC exits 1 or 255 on Ctrl-C: the run was interrupted, not failed
+            returncode = 128 + signal.SIGINT  # KILLED, and the shell's code for Ctrl-C
         finally:
             signal.signal(signal.SIGTERM, previous)
         changes = report_changes() if returncode == 0 else None

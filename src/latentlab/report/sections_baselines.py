@@ -94,8 +94,19 @@ def tsne_blocks(inputs: ReportInputs) -> list[dict]:
                   if "perplexity" in metrics else "")
     return blocks + [
         _p(together),
-        _p(f"The embedding{perplexity} ended at KL divergence {fmt(metrics['kl_divergence'])} "
-           f"(`kl_divergence`, t-SNE's own objective) after {metrics['n_iter']} iterations; "
+        _p(f"The embedding{perplexity} ended {_objective_words(metrics)} "
+           f"after {metrics['n_iter']} iterations; "
            f"trustworthiness {fmt(stats['tsne']['trustworthiness'])} (`trustworthiness`). "
            "t-SNE has no decoder, so its recon MSE is —."),
     ]
+
+
+def _objective_words(metrics: Mapping) -> str:
+    """t-SNE's final KL divergence, or why there is none: scikit-learn evaluates it only
+    after the 250 early-exaggeration iterations, so ``max_iter`` 250 leaves it unset."""
+    kl = metrics["kl_divergence"]
+    if kl is None:
+        return ("without a KL divergence (`kl_divergence`: null): scikit-learn computes its "
+                "objective only after the 250 early-exaggeration iterations, and "
+                "`baselines.tsne.max_iter` stopped there; raise it above 250 to get one")
+    return f"at KL divergence {fmt(kl)} (`kl_divergence`, t-SNE's own objective)"

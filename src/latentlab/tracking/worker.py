@@ -41,8 +41,11 @@ from latentlab.tracking.store import experiment_name, open_client, open_experime
 def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
     """Run one stage run from ``inbox``'s messages; report on ``outbox``."""
     def reply(*message: Any) -> None:
-        pickle.dump(message, outbox)
-        outbox.flush()
+        try:
+            pickle.dump(message, outbox)
+            outbox.flush()
+        except BrokenPipeError:  # the stage died (SIGKILL, OOM): nobody is left to tell
+            pass
 
     _, opening = pickle.load(inbox)
     error: str | None = None
@@ -123,8 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    with open(int(args[0]), "wb") as outbox:
+    outbox = open(int(args[0]), "wb")
+    try:
         return serve(sys.stdin.buffer, outbox)
+    finally:
+        try:
+            outbox.close()
+        except BrokenPipeError:  # the stage is gone; what was left to flush has no reader
+            pass
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from latentlab.analysis.latent import collapse_diagnosis
 from latentlab.data.binarize import DynamicBinarizer
 from latentlab.data.noise import make_corruption
 from latentlab.data.preprocess import SPLITS, grey_levels
+from latentlab.errors import TrainingDivergedError
 from latentlab.models import build_model
 from latentlab.params import TrainParams
 from latentlab.train import device as devices
@@ -109,6 +110,11 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
                                      epochs=p.epochs)
             return {"beta": objective.beta}
 
+    # the clean validation loss before any step: a kept model worse than it has diverged
+    clean = autoencoder_objective(p.likelihood, p.gaussian_std) if p.model != "vae" else objective
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        untrained = evaluate(model, clean, tensors["val"], tensors["val"])  # training RNG untouched
+
     started = time.perf_counter()
     history = fit(
         model, tensors["train"], tensors["val"], objective,
@@ -121,8 +127,8 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
 
     # Final metrics on clean inputs (the DAE too: its job is to encode clean data), in fp32
     # whatever the training precision, so a bf16 run is scored like an fp32 one.
-    clean = autoencoder_objective(p.likelihood, p.gaussian_std) if p.model != "vae" else objective
     metrics: dict = {split: evaluate(model, clean, t, t) for split, t in tensors.items()}
+    check_not_diverged(p, untrained, metrics["val"], hint)
     for split in SPLITS:
         metrics[split].pop("loss", None)  # AE: equals recon; VAE: β-weighted, not a metric
         metrics[split]["bits_per_dim"] = _bits_per_dim(metrics[split], input_dim)
@@ -157,6 +163,34 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
               "latent_dim": p.latent_dim, "activation": p.activation,
               "likelihood": p.likelihood, "gaussian_std": p.gaussian_std}
     return TrainedModel(model, config, history, arrays, metrics, fit_seconds)
+
+
+def validation_loss(model: str, terms: dict[str, float]) -> float:
+    """The clean validation loss a run is judged on: −ELBO for the VAE, recon NLL else."""
+    return -terms["elbo"] if model == "vae" else terms["recon"]
+
+
+def check_not_diverged(p: TrainParams, untrained: dict[str, float], kept: dict[str, float],
+                       hint: str) -> None:
+    """Refuse a kept model whose clean validation loss is worse than before any step.
+
+    A loss that stays finite can still have diverged (``learning_rate: 10`` on digits: the
+    AE's reconstruction 695 nats against 44 untrained, the VAE's KL 1e9). Every sane run,
+    even one stopped after a few epochs, ends below its starting point; one that ends above
+    it made the model worse than doing nothing, and its numbers would mislead every
+    comparison downstream.
+
+    Raises
+    ------
+    TrainingDivergedError
+        One line: the two losses and what to change.
+    """
+    before, after = validation_loss(p.model, untrained), validation_loss(p.model, kept)
+    if after > before:
+        what = "−ELBO" if p.model == "vae" else "reconstruction NLL"
+        raise TrainingDivergedError(
+            f"train.{p.model}: training diverged: the kept model's validation {what} is "
+            f"{after:.4g} nats, worse than the untrained model's {before:.4g}; {hint}")
 
 
 def _on(device: torch.device, array: np.ndarray) -> torch.Tensor:
