@@ -58,15 +58,20 @@ def pipeline(tmp_path_factory, repo_root):
     steps["forced_ae"] = repro("--force", "--single-item", "train@ae")
     steps["forced_ae_after"] = (ws.root / "metrics/train/ae.json").read_bytes()
     steps["settle"] = repro()  # no wall time is a DVC output: nothing downstream reruns
-    # undo the t-SNE and code edits: DVC restores both baselines from its run-cache
+    # undo the β, t-SNE and code edits: DVC restores train@vae and both baselines (and what
+    # follows from them) from its run-cache
     steps["tsne_runs_before_undo"] = count_runs(ws, "baseline@tsne")
+    steps["vae_runs_before_undo"] = count_runs(ws, "train@vae")
     code = ws.root / "src/latentlab/analysis/baselines.py"
     code.write_text(code.read_text().replace("# an edit that changes no behaviour\n", ""))
-    set_params(ws.root / "params.yaml", {("baselines", "tsne", "perplexity"): 15.0})
+    set_params(ws.root / "params.yaml", {("baselines", "tsne", "perplexity"): 15.0,
+                                         ("train", "vae", "beta"): 1.0})
     steps["undo_ran"] = repro()
     steps["undo_restored"] = set(re.findall(r"Stage '([^']+)' is cached - skipping run",
                                             ws.last_output))
     steps["tsne_runs_after_undo"] = count_runs(ws, "baseline@tsne")
+    steps["vae_runs_after_undo"] = count_runs(ws, "train@vae")
+    steps["vae_metrics_after_undo"] = (ws.root / "metrics/train/vae.json").read_bytes()
     # what changed since the last commit, as `make changes` prints it (tests that commit in the
     # sandbox later move HEAD, so they read it here)
     steps["head_at_changes"] = ws.run("git", "rev-parse", "HEAD").stdout.strip()

@@ -40,7 +40,7 @@ def test_the_wrapped_repro_has_one_parent_with_a_child_per_stage_that_ran(pipeli
     assert len(children) == len(pipeline.tracked_stages)  # one each, none twice
     # the comparison table rides on the parent, as metrics and as artifacts
     table = json.loads((pipeline.root / "metrics/latent_stats.json").read_text())
-    assert set(table) == {"pca", "tsne", "ae", "dae", "vae"}
+    assert set(table) == {"pca", "tsne", "ae", "dae", "vae", "pixels"}  # pixels: a reference row
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "comparison")}
     assert artifacts == {"comparison/comparison.csv", "comparison/latent_stats.json"}
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "report")} >= {

@@ -37,7 +37,8 @@ def test_every_declared_output_exists(pipeline):
 
 def test_metrics_are_finite_and_in_range(pipeline):
     table = pipeline.json("metrics/latent_stats.json")
-    assert set(table) == {"pca", "tsne", "ae", "dae", "vae"}
+    assert set(table) == {"pca", "tsne", "ae", "dae", "vae", "pixels"}  # pixels: a reference
+    assert table["pixels"]["trustworthiness"] == 1.0
     for method, row in table.items():
         numbers = [v for v in row.values() if not isinstance(v, str)]  # not the collapse message
         assert all(math.isfinite(v) for v in numbers), method
@@ -93,7 +94,8 @@ def test_a_link_file_finds_the_mlflow_run_that_made_the_outputs(pipeline, monkey
     link = pipeline.json("outputs/train/vae/link.json")
     assert set(link) == {"stage", "params_hash", "data_sha256", "mlflow_filter"}  # no run id
     (run,) = find_runs(pipeline.root / "outputs/train/vae/link.json")
-    assert run.info.run_name == "train@vae" and run.data.params["train.vae.beta"] == "0.5"
+    # β went 1.0 → 0.5 → 1.0: the workspace holds the first run's outputs, restored
+    assert run.info.run_name == "train@vae" and run.data.params["train.vae.beta"] == "1.0"
 
 
 def test_a_stage_restored_from_the_run_cache_makes_no_run_yet_its_link_finds_the_original(
@@ -103,6 +105,18 @@ def test_a_stage_restored_from_the_run_cache_makes_no_run_yet_its_link_finds_the
     assert {"baseline@pca", "baseline@tsne"} <= pipeline.steps["undo_restored"]
     assert not {"baseline@pca", "baseline@tsne"} & pipeline.steps["undo_ran"]
     assert pipeline.steps["tsne_runs_after_undo"] == pipeline.steps["tsne_runs_before_undo"]
+
+
+def test_beta_back_to_its_old_value_restores_the_vae_and_what_follows_without_training(
+        pipeline):
+    """β 1.0 → 0.5 → 1.0: train@vae (its plot CSV a DVC plot, not a plain uncached out, so
+    the stage is in the run-cache), evaluate and latent_stats come back from the run-cache;
+    only the report, whose pages are plain uncached outs, runs again."""
+    restored, ran = pipeline.steps["undo_restored"], pipeline.steps["undo_ran"]
+    assert {"train@vae", "evaluate", "latent_stats"} <= restored, (restored, ran)
+    assert ran == {"report"}
+    assert pipeline.steps["vae_runs_after_undo"] == pipeline.steps["vae_runs_before_undo"]
+    assert pipeline.steps["vae_metrics_after_undo"] == pipeline.steps["vae_metrics_first"]
     monkeypatch.setenv("DVC_ROOT", str(pipeline.root))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     (run,) = find_runs(pipeline.root / "outputs/baseline/tsne/link.json")
@@ -119,7 +133,7 @@ def test_mlflow_holds_a_vae_run_with_one_kl_point_per_epoch(pipeline):
     vae_runs = {r.data.params["train.vae.beta"]: r for r in runs if r.info.run_name == "train@vae"
                 and "dvc.exp_name" not in r.data.tags}  # not the queued experiments' runs
     assert set(vae_runs) == {"1.0", "0.5"}  # one run per execution
-    vae_run = vae_runs["0.5"]  # the run whose outputs the workspace holds now
+    vae_run = vae_runs["1.0"]  # the run whose outputs the workspace holds now (restored)
     assert vae_run.data.tags["dvc.stage"] == "train@vae"
     assert "mlflow.source.git.commit" in vae_run.data.tags
     epochs_run = pipeline.json("metrics/train/vae.json")["epochs_run"]
