@@ -105,6 +105,11 @@ def test_a_stage_restored_from_the_run_cache_makes_no_run_yet_its_link_finds_the
     assert {"baseline@pca", "baseline@tsne"} <= pipeline.steps["undo_restored"]
     assert not {"baseline@pca", "baseline@tsne"} & pipeline.steps["undo_ran"]
     assert pipeline.steps["tsne_runs_after_undo"] == pipeline.steps["tsne_runs_before_undo"]
+    monkeypatch.setenv("DVC_ROOT", str(pipeline.root))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (run,) = find_runs(pipeline.root / "outputs/baseline/tsne/link.json")
+    assert run.data.params["baselines.tsne.perplexity"] == "15.0"  # the first run's
+    assert "mlflow.parentRunId" in run.data.tags  # made by the wrapped first `dvc repro`
 
 
 def test_beta_back_to_its_old_value_restores_the_vae_and_what_follows_without_training(
@@ -117,11 +122,6 @@ def test_beta_back_to_its_old_value_restores_the_vae_and_what_follows_without_tr
     assert ran == {"report"}
     assert pipeline.steps["vae_runs_after_undo"] == pipeline.steps["vae_runs_before_undo"]
     assert pipeline.steps["vae_metrics_after_undo"] == pipeline.steps["vae_metrics_first"]
-    monkeypatch.setenv("DVC_ROOT", str(pipeline.root))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    (run,) = find_runs(pipeline.root / "outputs/baseline/tsne/link.json")
-    assert run.data.params["baselines.tsne.perplexity"] == "15.0"  # the first run's
-    assert "mlflow.parentRunId" in run.data.tags  # made by the wrapped first `dvc repro`
 
 
 def test_mlflow_holds_a_vae_run_with_one_kl_point_per_epoch(pipeline):
