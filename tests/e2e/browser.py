@@ -14,7 +14,7 @@ Usage::
 
     page = check_page(Path("reports/report.html").resolve().as_uri(), tmp_path / "shot.png")
     assert page.images and all(img.natural_width > 0 for img in page.images)
-    assert [row[0] for row in page.table_rows] == ["pca", "tsne", "ae", "dae", "vae"]
+    assert [row[0] for row in page.table_rows][:5] == ["pca", "tsne", "ae", "dae", "vae"]
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ def test_a_real_mlflow_ui_serves_the_runs_the_kl_history_and_a_self_contained_re
     copy.write_bytes(served)  # alone in a folder: nothing next to it to lean on
     page = check_page(copy.as_uri(), tmp_path / "served.png")
     assert len(page.images) >= 10 and not page.broken_images
-    assert [row[0] for row in page.table_rows] == ["pca", "tsne", "ae", "dae", "vae"]
+    assert [row[0] for row in page.table_rows] == ["pca", "tsne", "ae", "dae", "vae",
+                                                   "raw pixels (reference)"]
     assert all(request.startswith(("file:", "data:")) for request in page.requests)
 
 

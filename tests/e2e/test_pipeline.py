@@ -82,8 +82,10 @@ def test_latent_statistics_are_consistent(pipeline):
     assert vae["posterior_cross_entropy_nats"] == pytest.approx(
         vae["posterior_entropy_nats"] + vae["kl_q_p_nats"])
     sweep = pipeline.json("metrics/dae_sweep_scores.json")
-    assert set(sweep) == {"0.0", "0.5", "best"}
-    assert sweep["best"]["by_recon_mse"] in (0.0, 0.5)
+    # the tiny params sweep 0.0 and 0.5; train.dae's 0.25 joins from train@dae
+    assert set(sweep) == {"0.0", "0.25", "0.5", "best", "verdict", "protocol"}
+    assert sweep["0.25"]["trained_by"] == "train@dae"
+    assert sweep["best"]["by_recon_mse"] in (0.0, 0.25, 0.5)
 
 
 def test_a_link_file_finds_the_mlflow_run_that_made_the_outputs(pipeline, monkeypatch):
