@@ -8,7 +8,7 @@ then reads in every frame, through an isolated world so even a sandboxed iframe
 can be inspected without running script in the page: each image's natural size,
 the rows of a table, and the URLs the page requested. It also saves a full-page
 screenshot. No network access is needed; Chromium comes from Debian's
-``chromium`` package (``make setup`` installs it).
+``chromium`` package (``make setup-test`` installs it).
 
 Usage::
 
@@ -102,7 +102,7 @@ def chromium_path() -> str:
     for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser"):
         if name and shutil.which(name):
             return shutil.which(name)
-    raise BrowserError("chromium not found: run `make setup` (it installs Debian's chromium "
+    raise BrowserError("chromium not found: run `make setup-test` (it installs Debian's chromium "
                        "package) or set CHROMIUM to a Chromium executable")
 
 
