@@ -75,6 +75,9 @@ repro: setup check-params tracking-init  ## .venv, then the whole pipeline (no r
 changes: setup  ## what changed since the last commit (params, data, code, metrics beyond noise)
 	$(PY) -m latentlab.report.changes  # prints it; writes the git-ignored reports/changes.md
 
+compare: setup  ## experiments side by side in ~120 columns: params that differ, headline metrics
+	$(PY) -m latentlab.pipeline.compare  # add `dvc exp show` options by hand, e.g. -A: every commit
+
 test: setup-test  ## the whole test suite (unit + a real `dvc repro` on tiny params)
 	$(PY) -m pytest
 
