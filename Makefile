@@ -81,11 +81,9 @@ compare: setup  ## experiments side by side in ~120 columns: params that differ,
 test: setup-test  ## the whole test suite (unit + a real `dvc repro` on tiny params)
 	$(PY) -m pytest
 
-ui: setup  ## browse the runs at http://127.0.0.1:5000 (or say where the tracking server is)
-	@uri="$$($(PY) -m latentlab.tracking uri)"; case "$$uri" in \
-	  http://*|https://*) echo "ui: the runs are on the tracking server: open $$uri";; \
-	  *) exec mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port 5000 --workers 1;; \
-	esac
+UI_PORT ?= 5000
+ui: setup  ## mlflow ui on http://127.0.0.1:5000, opened on the runs table (prints its URL)
+	$(PY) -m latentlab.tracking ui --port $(UI_PORT)  # on a tracking server: prints its URL
 
 .PHONY: team-server team-tracking-check bench-device
 team-server: setup-postgres  ## PostgreSQL + an MLflow server on it until Ctrl-C; prints the export line
