@@ -8,7 +8,7 @@ then reads in every frame, through an isolated world so even a sandboxed iframe
 can be inspected without running script in the page: each image's natural size,
 the rows of a table, and the URLs the page requested. It also saves a full-page
 screenshot. No network access is needed; Chromium comes from Debian's
-``chromium`` package (``make setup`` installs it).
+``chromium`` package (``make setup-test`` installs it).
 
 Usage::
 
@@ -46,8 +46,20 @@ _READ_FRAME = """
   const images = [...document.images].map(img => ({
       src: img.currentSrc || img.src, alt: img.alt, complete: img.complete,
       natural_width: img.naturalWidth, natural_height: img.naturalHeight}));
-  return JSON.stringify({url: location.href, title: document.title, rows, images,
-                         found: document.querySelector(%(wait)s) !== null});
+  // where the first visible text node holding `text` sits (px from the viewport's top)
+  const want = %(text)s;
+  let textTop = null;
+  if (want && document.body) {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (textTop === null && walker.nextNode()) {
+      const box = walker.currentNode.textContent.includes(want)
+          ? walker.currentNode.parentElement.getBoundingClientRect() : null;
+      if (box && box.width > 0 && box.height > 0) textTop = box.top;
+    }
+  }
+  return JSON.stringify({url: location.href, title: document.title, rows, images, textTop,
+                         found: document.querySelector(%(wait)s) !== null
+                                && (!want || textTop !== null)});
 })()
 """
 
@@ -82,6 +94,9 @@ class PageCheck:
     requests : every URL the page and its frames requested (the page itself included).
     screenshot : the saved PNG (full page up to MAX_SCREENSHOT_HEIGHT px).
     frames : the URL of each frame inspected.
+    text_top : with ``text``, how far below the viewport's top (CSS px) the first visible
+        element holding it sits, in the first frame that has one; < WINDOW[1]: on the
+        first screen. None without ``text``.
     """
 
     url: str
@@ -91,6 +106,7 @@ class PageCheck:
     requests: list[str]
     screenshot: Path
     frames: list[str] = field(default_factory=list)
+    text_top: float | None = None
 
     @property
     def broken_images(self) -> list[Image]:
@@ -102,7 +118,7 @@ def chromium_path() -> str:
     for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser"):
         if name and shutil.which(name):
             return shutil.which(name)
-    raise BrowserError("chromium not found: run `make setup` (it installs Debian's chromium "
+    raise BrowserError("chromium not found: run `make setup-test` (it installs Debian's chromium "
                        "package) or set CHROMIUM to a Chromium executable")
 
 
@@ -174,9 +190,11 @@ def _frames(tree: dict) -> list[dict]:
     return frames
 
 
-def _read_frames(tools: _DevTools, table: str, wait_for: str) -> list[dict]:
+def _read_frames(tools: _DevTools, table: str, wait_for: str,
+                 text: str | None = None) -> list[dict]:
     """Run :data:`_READ_FRAME` in an isolated world of every frame."""
-    script = _READ_FRAME % {"table": json.dumps(table), "wait": json.dumps(wait_for)}
+    script = _READ_FRAME % {"table": json.dumps(table), "wait": json.dumps(wait_for),
+                            "text": json.dumps(text)}
     results = []
     for frame in _frames(tools.call("Page.getFrameTree")["frameTree"]):
         try:
@@ -192,7 +210,8 @@ def _read_frames(tools: _DevTools, table: str, wait_for: str) -> list[dict]:
 
 
 def check_page(url: str, screenshot: str | Path, table: str = "#comparison-table",
-               wait_for: str | None = None, timeout: float = 60.0) -> PageCheck:
+               wait_for: str | None = None, timeout: float = 60.0,
+               text: str | None = None) -> PageCheck:
     """Load ``url`` in headless Chromium; return images, table rows, requests and a screenshot.
 
     Parameters
@@ -208,6 +227,9 @@ def check_page(url: str, screenshot: str | Path, table: str = "#comparison-table
         polled until ``timeout``, after the load event.
     timeout : float
         Seconds for Chromium to start and for the page to load and show ``wait_for``.
+    text : str, optional
+        Also wait until some frame shows this text in a visible element (a single-page
+        app such as the MLflow UI renders after load); ``PageCheck.text_top`` says where.
 
     Raises
     ------
@@ -230,18 +252,19 @@ def check_page(url: str, screenshot: str | Path, table: str = "#comparison-table
             if navigated.get("errorText"):
                 raise BrowserError(f"{url}: {navigated['errorText']}")
             tools.wait_event("Page.loadEventFired", deadline)
-            frames = _read_frames(tools, table, wait_for)
+            frames = _read_frames(tools, table, wait_for, text)
             while not any(f["found"] for f in frames):
                 if time.monotonic() > deadline:
-                    raise BrowserError(f"{wait_for} not found in {url} within {timeout:.0f} s; "
+                    raise BrowserError(f"{wait_for} {'and ' + repr(text) + ' ' if text else ''}"
+                                       f"not found in {url} within {timeout:.0f} s; "
                                        f"frames: {[f['url'][:120] for f in frames]}")
                 time.sleep(0.25)
-                frames = _read_frames(tools, table, wait_for)
+                frames = _read_frames(tools, table, wait_for, text)
             # every image decoded (or failed) before reading sizes: wait while any is pending
             while any(not img["complete"] for f in frames for img in f["images"]) \
                     and time.monotonic() < deadline:
                 time.sleep(0.1)
-                frames = _read_frames(tools, table, wait_for)
+                frames = _read_frames(tools, table, wait_for, text)
             _screenshot(tools, screenshot)
             requests = [e["params"]["request"]["url"] for e in tools.events
                         if e.get("method") == "Network.requestWillBeSent"]
@@ -264,7 +287,8 @@ def check_page(url: str, screenshot: str | Path, table: str = "#comparison-table
                       int(img["natural_width"]), int(img["natural_height"]))
                 for f in frames for img in f["images"]],
         table_rows=table_rows, requests=requests, screenshot=screenshot,
-        frames=[f["url"] for f in frames])
+        frames=[f["url"] for f in frames],
+        text_top=next((f["textTop"] for f in frames if f.get("textTop") is not None), None))
 
 
 def _screenshot(tools: _DevTools, path: Path) -> None:

@@ -10,7 +10,7 @@ on two `dvc queue` workers, and none may be lost. Last, `python -m
 latentlab.team serve` prints a working export line and stops everything on
 Ctrl-C.
 
-PostgreSQL missing is a failure, not a skip: `make setup` installs it.
+PostgreSQL missing is a failure, not a skip: `make setup-test` (run by `make test`) installs it.
 """
 
 from __future__ import annotations

@@ -33,3 +33,20 @@ def test_the_tracking_worker_outlives_a_killed_stage_quietly(monkeypatch, capsys
     # the opening fails, the worker replies "error" into a dead pipe, stdin ends: no traceback
     assert worker.serve(inbox, DeadPipe()) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """`rerun_status --json | head -1`: exit 141 as for SIGPIPE, no BrokenPipe traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    script = ("import sys; from latentlab.pipeline.stdout import emit; "
+              "sys.exit(emit('{\\n' + 'x' * 200000))")
+    done = subprocess.run([sys.executable, "-c", script], stdout=write_end,
+                          stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(write_end)
+    assert done.returncode == 128 + signal.SIGPIPE
+    assert done.stderr == ""

@@ -58,6 +58,7 @@ from typing import Any
 from latentlab.cli import run_stage
 from latentlab.errors import LatentlabError
 from latentlab.params import flatten
+from latentlab.pipeline.stdout import emit
 
 UP_TO_DATE = "Data and pipelines are up to date."
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -320,10 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         raise RerunStatusError(f"dvc: {str(exc).splitlines()[0]}") from exc
     explanation = explain(status, params, upstream)
     if args.json:
-        print(json.dumps(explanation, indent=2, ensure_ascii=False, default=str))
-    else:
-        print(format_text(explanation))
-    return 0
+        return emit(json.dumps(explanation, indent=2, ensure_ascii=False, default=str))
+    return emit(format_text(explanation))
 
 
 if __name__ == "__main__":

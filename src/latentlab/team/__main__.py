@@ -8,7 +8,7 @@
 * ``check`` (``make team-tracking-check``): the pipeline against such a
   server, and what the server must then hold (:mod:`latentlab.team.check`).
 * ``bindir``: the folder of PostgreSQL's server programs, or exit 1 (what
-  ``make setup`` asks before installing PostgreSQL).
+  ``make setup-postgres`` asks before installing PostgreSQL).
 
 Failures are one line on stderr (``error: …``) and exit 1.
 """

@@ -40,7 +40,7 @@ from latentlab.team import TeamTrackingError
 
 BIN_ENV = "LATENTLAB_PG_BIN"
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
-INSTALL_HINT = ("run `make setup`, which installs Debian's postgresql package (or "
+INSTALL_HINT = ("run `make setup-test`, which installs Debian's postgresql package (or "
                 "`apt-get install postgresql`), or set LATENTLAB_PG_BIN to the folder that "
                 "holds initdb and postgres")
 SYSTEM_USER = "postgres"

@@ -6,6 +6,7 @@ stage's run, driven by a worker process, and its DVC link file), ``worker``
 (the process that imports mlflow and talks to the store), ``run_record``
 (a run's params and its saved copy, on the stage's side), ``mlflow_runs``
 (creating runs, logging events, replaying saved runs), ``parent_run`` (one
-parent run per pipeline run) and ``model_export`` (the VAE encoder as an
-MLflow model). ``python -m latentlab.tracking init|uri|replay``.
+parent run per pipeline run), ``model_export`` (the VAE encoder as an
+MLflow model) and ``ui`` (``make ui``: ``mlflow ui`` opened on the runs table).
+``python -m latentlab.tracking init|uri|replay|ui``.
 """

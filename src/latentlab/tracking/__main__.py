@@ -1,19 +1,26 @@
-"""``python -m latentlab.tracking init|uri|replay``: create the store, show its URI, replay runs."""
+"""``python -m latentlab.tracking init|uri|replay|ui``: create the store, show its URI, replay runs,
+browse them (:mod:`latentlab.tracking.ui`)."""
 
 from __future__ import annotations
 
 import sys
 
+from latentlab.cli import run_stage
 from latentlab.errors import one_line
 from latentlab.tracking.mlflow_runs import replay_pending
 from latentlab.tracking.store import ensure_store, tracking_uri
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m latentlab.tracking init|uri|replay``; a store that fails is one line, exit 1."""
+    """``python -m latentlab.tracking init|uri|replay|ui``; a failing store: one line, exit 1."""
     command = sys.argv[1:] if argv is None else argv
+    if command[:1] == ["ui"]:
+        from latentlab.tracking import ui
+
+        return run_stage(ui.main, command[1:])
     if command not in (["init"], ["replay"], ["uri"]):
-        print("usage: python -m latentlab.tracking init|uri|replay", file=sys.stderr)
+        print("usage: python -m latentlab.tracking init|uri|replay|ui [--port N] [--no-browser]",
+              file=sys.stderr)
         return 2
     if command == ["uri"]:
         print(tracking_uri())
