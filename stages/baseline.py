@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
                      params_file=args.params, link=args.link) as run:
         from latentlab.analysis.baselines import fit_baseline
 
+        if args.method == "tsne":  # up to a minute of silence otherwise
+            print(f"{stage}: embedding {len(splits['y_train']) + len(splits['y_test'])} points "
+                  f"(at most {p.max_points}; perplexity {p.perplexity:g}, {p.max_iter} "
+                  f"iterations, {p.num_threads} threads)...", flush=True)
         codes, metrics, fit_seconds = fit_baseline(args.method, splits, p)  # on grey levels
         io.atomic_write_npz(args.out, **codes)
         io.atomic_write_metrics(args.metrics, metrics)
@@ -44,8 +48,19 @@ def main(argv: list[str] | None = None) -> int:
         run.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
         run.log_metrics({"fit_seconds": fit_seconds})
         run.log_artifact(args.metrics)
-    print(f"{stage}: {metrics}")
+    print(f"{stage}: {summary_line(metrics)} in {fit_seconds:.1f} s")
     return 0
+
+
+def summary_line(metrics: dict) -> str:
+    """What the fit gave, in words (not the metrics dict)."""
+    if "n_components" in metrics:
+        return (f"{metrics['n_components']} components explain "
+                f"{metrics['explained_variance_ratio_sum']:.1%} of the training variance")
+    kl = metrics["kl_divergence"]
+    objective = "no KL (max_iter 250)" if kl is None else f"KL divergence {kl:.4g}"
+    return (f"{metrics['n_points_embedded']} points embedded in 2-D, {objective} after "
+            f"{metrics['n_iter']} iterations")
 
 
 if __name__ == "__main__":

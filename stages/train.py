@@ -84,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     if "collapse_message" in trained.metrics["val"]:
         print(f"{stage}: {trained.metrics['val']['collapse_message']}")
     test = trained.metrics["test"]
+    extra = (f" + {len(others)} more seeds {sum(t.fit_seconds for t in others):.1f} s"
+             if others else "")
     print(f"{stage}: best epoch {trained.metrics['best_epoch']}/{trained.metrics['epochs_run']}, "
-          + ", ".join(f"test {k} {v:.4g}" for k, v in sorted(test.items())))
+          + ", ".join(f"test {k} {v:.4g}" for k, v in sorted(test.items()))
+          + f"; fit {trained.fit_seconds:.1f} s{extra}")
     return 0
 
 

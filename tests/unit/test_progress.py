@@ -36,3 +36,17 @@ def test_on_a_terminal_it_draws_a_bar_with_the_loss_terms():
     drawn = terminal.getvalue()
     assert "train@ae" in drawn and "5/5" in drawn and "train/recon 20" in drawn
     assert log.getvalue() == ""
+
+
+def test_the_bar_shows_the_watched_validation_number_and_its_best_whatever_the_width():
+    terminal = FakeTerminal()
+    progress = EpochProgress("train@vae", 300, terminal=terminal, log=io.StringIO())
+    for epoch, elbo in enumerate([-30.0, -25.0, -26.0], start=1):
+        progress(epoch, {"epoch": epoch, "train/recon": 20.123456, "train/kl": 3.2,
+                         "train/elbo": elbo, "train/beta": 1.0, "val/recon": 20.9,
+                         "val/kl": 3.1, "val/elbo": elbo - 0.5})
+    progress.close()
+    last = terminal.getvalue().rstrip().split("\r")[-1]
+    assert "val/elbo -26.5 (best -25.5 @ 2)" in last
+    assert "|" + " " * 20 + "|" not in last and last.count("|") == 2  # a 20-character bar
+    assert len(last) < 100  # fits an 80-120 column terminal with the numbers intact

@@ -1,9 +1,9 @@
 """Training progress a person can follow: a tqdm bar in a terminal, plain log lines elsewhere.
 
-In a terminal (stderr is a TTY) each epoch advances a bar whose postfix shows
-the epoch's loss terms. Under DVC, CI or a redirected log, a bar would be a
-stream of carriage returns, so the same numbers go to stdout as one line every
-``total // 10`` epochs (and on the first and the last one seen). Nothing goes to
+In a terminal (stderr is a TTY) each epoch advances a fixed-width bar whose
+postfix shows the validation number early stopping follows and its best so
+far. Under DVC, CI or a redirected log, a bar would be a stream of carriage
+returns, so the same numbers go to stdout as one line every ``total // 10`` epochs (and on the first and the last one seen). Nothing goes to
 stderr then: stderr is reserved for the one-line error a failing stage prints.
 """
 
@@ -18,6 +18,23 @@ def format_row(row: dict[str, float]) -> str:
     return " ".join(f"{key} {value:.4g}" for key, value in row.items() if key != "epoch")
 
 
+# What a bar's postfix shows, first match wins: the number early stopping follows. The whole
+# row did not fit: at 80-120 columns tqdm squeezed the bar to one character and cut the
+# validation numbers off, the ones a person watches.
+WATCHED = ("val/elbo", "val/loss", "val/recon")
+
+
+def compact_row(row: dict[str, float], best: tuple[int, float] | None) -> str:
+    """``val/elbo -24.06 (best -24.03 @ 163)``: the watched number and its best so far."""
+    key = next((k for k in WATCHED if k in row), None)
+    if key is None:
+        return format_row(row)
+    text = f"{key} {row[key]:.4g}"
+    if best is not None:
+        text += f" (best {best[1]:.4g} @ {best[0]})"
+    return text
+
+
 class EpochProgress:
     """``progress(epoch, row)`` after each epoch; ``close()`` when training stops."""
 
@@ -29,20 +46,34 @@ class EpochProgress:
         self.every = max(1, total_epochs // 10)
         self.bar = None
         self.last: tuple[int, dict[str, float]] | None = None
+        self.best: tuple[int, float] | None = None
         if self.terminal.isatty():
             from tqdm import tqdm
 
+            # the bar keeps a fixed width; the postfix (one watched number) never squeezes it
             self.bar = tqdm(total=total_epochs, desc=label, unit="epoch", file=self.terminal,
-                            dynamic_ncols=True, leave=True)
+                            dynamic_ncols=True, leave=True,
+                            bar_format="{desc} {percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt} "
+                                       "[{elapsed}<{remaining}] {postfix}")
 
     def __call__(self, epoch: int, row: dict[str, float]) -> None:
+        self._track_best(epoch, row)
         if self.bar is not None:
-            self.bar.set_postfix_str(format_row(row), refresh=False)
+            self.bar.set_postfix_str(compact_row(row, self.best), refresh=False)
             self.bar.update(1)
             return
         self.last = (epoch, row)
         if epoch == 1 or epoch % self.every == 0:
             self._line(epoch, row)
+
+    def _track_best(self, epoch: int, row: dict[str, float]) -> None:
+        """The best watched value so far (the ELBO is maximised, the losses minimised)."""
+        key = next((k for k in WATCHED if k in row), None)
+        if key is None:
+            return
+        better = max if key.endswith("elbo") else min
+        if self.best is None or better(row[key], self.best[1]) != self.best[1]:
+            self.best = (epoch, row[key])
 
     def close(self) -> None:
         """Close the bar, or log the last epoch if its line was skipped (early stopping)."""
