@@ -44,7 +44,9 @@ def test_a_finite_divergence_is_refused_in_one_line_and_a_short_sane_run_is_not(
 
 def test_the_check_compares_the_kept_model_with_the_untrained_one():
     check_not_diverged(_params("ae", 1e-3), {"recon": 44.0}, {"recon": 43.9}, "hint")
-    with pytest.raises(TrainingDivergedError, match="reconstruction NLL is 44.1 nats"):
-        check_not_diverged(_params("ae", 1e-3), {"recon": 44.0}, {"recon": 44.1}, "hint")
+    # noise a model cannot learn ends a hair above the start: not a divergence
+    check_not_diverged(_params("ae", 1e-3), {"recon": 8.437}, {"recon": 8.508}, "hint")
+    with pytest.raises(TrainingDivergedError, match="reconstruction NLL is 49.5 nats"):
+        check_not_diverged(_params("ae", 1e-3), {"recon": 44.0}, {"recon": 49.5}, "hint")
     with pytest.raises(TrainingDivergedError, match="−ELBO"):
-        check_not_diverged(_params("vae", 1e-3), {"elbo": -44.0}, {"elbo": -50.0}, "hint")
+        check_not_diverged(_params("vae", 1e-3), {"elbo": -44.0}, {"elbo": -60.0}, "hint")
