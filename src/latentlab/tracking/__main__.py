@@ -1,4 +1,5 @@
-"""``python -m latentlab.tracking init|uri|replay``: create the store, show its URI, replay runs."""
+"""``python -m latentlab.tracking init|uri|replay|reap``: create the store, show its URI, replay
+saved runs, end the runs whose owner process is gone."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ from latentlab.errors import one_line
 from latentlab.tracking.mlflow_runs import replay_pending
 from latentlab.tracking.store import ensure_store, tracking_uri
 
+USAGE = "usage: python -m latentlab.tracking init|uri|replay|reap"
+
+
+def reap_orphans() -> list[str]:
+    """Run the reaper (:mod:`latentlab.tracking.reaper`) on the experiment; its lines."""
+    from latentlab.tracking.reaper import reap
+    from latentlab.tracking.store import experiment_name, open_client, open_experiment
+
+    client = open_client()
+    return reap(client, open_experiment(client, tracking_uri(), experiment_name())).lines()
+
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m latentlab.tracking init|uri|replay``; a store that fails is one line, exit 1."""
+    """The command; a store that fails is one line, exit 1."""
     command = sys.argv[1:] if argv is None else argv
-    if command not in (["init"], ["replay"], ["uri"]):
-        print("usage: python -m latentlab.tracking init|uri|replay", file=sys.stderr)
+    if command not in (["init"], ["replay"], ["uri"], ["reap"]):
+        print(USAGE, file=sys.stderr)
         return 2
     if command == ["uri"]:
         print(tracking_uri())
@@ -21,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == ["init"]:
             print(f"tracking store ready: {ensure_store()}")
+        elif command == ["reap"]:
+            print("\n".join(reap_orphans()))
         else:
             print(f"replayed {len(replay_pending())} pending run(s) into {tracking_uri()}")
     except Exception as exc:  # noqa: BLE001 - whatever the store raised, said in one line

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from latentlab.tracking.owner import owner_tags
 from latentlab.tracking.run_record import PENDING_DIR, truncated_params
 from latentlab.tracking.store import (BATCH_LIMIT, experiment_name, open_client, open_experiment,
                                       repo_root, tracking_uri)
 
+
 def start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
               experiment_id: str | None = None) -> str:
-    """Create the run, log its params (truncated to MLflow's limit) and return its id."""
+    """Create the run, owned by this process (it ends the run), log its params (truncated to
+    MLflow's limit) and return its id."""
     if experiment_id is None:
         experiment_id = open_experiment(client, tracking_uri(), experiment_name())
+    tags = {**tags, **owner_tags()}  # a replayed run's owner is the replay, not the old worker
     run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
     log_params(client, run_id, params)
     return run_id
