@@ -7,8 +7,9 @@ the stages through the file named in ``LATENTLAB_PARENT_RUN_FILE`` (see
 :mod:`latentlab.tracking.parent_run`). When DVC exits, the parent gets the comparison
 table (as metrics ``<method>/<metric>`` and as ``comparison/`` artifacts) and
 the report, if the report stage did not already log them, and ends FINISHED,
-FAILED or KILLED with DVC's outcome. The exit code is DVC's. The same thread,
-once the stages have their parent, ends the runs that killed processes left RUNNING
+FAILED or KILLED with DVC's outcome (waiting out a locked store for up to a
+minute). The exit code is DVC's. The same thread, once the stages have their
+parent, ends the runs that killed processes left RUNNING
 (:mod:`latentlab.tracking.reaper`) and says which when DVC is done.
 
 When DVC succeeds, "What changed" since the last commit
@@ -40,6 +41,7 @@ from latentlab.tracking.owner import owner_tags
 from latentlab.tracking.reaper import reap
 from latentlab.tracking.stage_run import standard_tags
 from latentlab.tracking.store import experiment_name, open_client, open_experiment, tracking_uri
+from latentlab.tracking.store_errors import describe, failure_line, retrying
 
 USAGE = "usage: python -m latentlab.pipeline.run repro|exp run [DVC ARGS...]"
 COMPARISON_TABLE = Path("metrics/latent_stats.json")
@@ -95,7 +97,7 @@ class ParentCreator(threading.Thread):
                                if line != "no orphaned runs"]
             except Exception as exc:  # noqa: BLE001 - the pipeline goes on without it
                 self.reaped = [f"warning: the runs left RUNNING by killed processes were not "
-                               f"checked: {one_line(exc)}"]
+                               f"checked: {describe(exc, tracking_uri())}"]
 
 
 def report_changes() -> Path | None:
@@ -129,8 +131,8 @@ def finish_parent(client, run_id: str, returncode: int, changes: Path | None = N
             client.log_artifact(run_id, str(changes), "report")
         except Exception as exc:  # noqa: BLE001 - the run still ends with DVC's outcome
             print(f"warning: {changes} was not logged to the parent MLflow run: "
-                  f"{one_line(exc)}", file=sys.stderr)
-    client.set_terminated(run_id, status=exit_status(returncode))
+                  f"{describe(exc, tracking_uri())}", file=sys.stderr)
+    retrying(client.set_terminated, run_id, status=exit_status(returncode))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,15 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         for line in creator.reaped:
             print(line, file=sys.stderr if line.startswith("warning") else sys.stdout)
         if creator.run_id is None:
-            print(f"warning: no parent MLflow run: {one_line(creator.error)}",
+            print(f"warning: no parent MLflow run: "
+                  f"{failure_line(tracking_uri(), describe(creator.error, tracking_uri()))}",
                   file=sys.stderr)
             return returncode
         try:
             finish_parent(creator.client, creator.run_id, returncode, changes)
         except Exception as exc:  # noqa: BLE001 - DVC's outputs are done; say what is missing
             print(f"warning: the parent MLflow run {creator.run_id} could not be finished: "
-                  f"{one_line(exc)}; `python -m latentlab.tracking reap` ends it KILLED once "
-                  "this process has exited", file=sys.stderr)
+                  f"{describe(exc, tracking_uri())}; `python -m latentlab.tracking reap` ends it "
+                  "KILLED once this process has exited", file=sys.stderr)
         else:
             print(f"MLflow: parent run {creator.run_id} ({exit_status(returncode)}) at "
                   f"{tracking_uri()}")

@@ -6,6 +6,9 @@ stage's run, driven by a worker process, and its DVC link file), ``worker``
 (the process that imports mlflow and talks to the store), ``run_record``
 (a run's params and its saved copy, on the stage's side), ``mlflow_runs``
 (creating runs, logging events, replaying saved runs), ``parent_run`` (one
-parent run per pipeline run) and ``model_export`` (the VAE encoder as an
-MLflow model). ``python -m latentlab.tracking init|uri|replay``.
+parent run per pipeline run), ``model_export`` (the VAE encoder as an
+MLflow model), ``owner`` (the process that ends a run, as tags), ``reaper``
+(ending runs whose owner is gone) and ``store_errors`` (a store failure in one
+line; retrying a locked store). ``python -m latentlab.tracking
+init|uri|replay|reap``.
 """

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
-from latentlab.errors import one_line
 from latentlab.tracking.mlflow_runs import replay_pending
 from latentlab.tracking.store import ensure_store, tracking_uri
+from latentlab.tracking.store_errors import describe, failure_line
 
 USAGE = "usage: python -m latentlab.tracking init|uri|replay|reap"
 
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"replayed {len(replay_pending())} pending run(s) into {tracking_uri()}")
     except Exception as exc:  # noqa: BLE001 - whatever the store raised, said in one line
-        print(f"error: MLflow tracking at {tracking_uri()} failed: {one_line(exc)}; start the "
-              "server, or unset MLFLOW_TRACKING_URI to use the local mlflow.db", file=sys.stderr)
+        uri = tracking_uri()
+        print(f"error: {failure_line(uri, describe(exc, uri))}", file=sys.stderr)
         return 1
     return 0
 
