@@ -246,6 +246,32 @@ def test_sigterm_ends_the_mlflow_run_killed_not_running(box):
     assert client.get_run(run.info.run_id).info.status == "KILLED"
 
 
+def test_sigkill_of_the_whole_process_group_leaves_runs_the_reaper_ends(box):
+    """`make repro`, dvc, the stage and its tracking worker all SIGKILLed: no process is left
+    to end the runs, so they stay RUNNING until the reaper sees their owners are gone."""
+    set_params(box.root / "params.yaml", {("train", "common", "epochs"): 5000,
+                                          ("train", "common", "patience"): 5000})
+    client = box.mlflow_client()
+    earlier = _run_ids(client, "train@vae")
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "latentlab.pipeline.run", "repro",
+                                 "train@vae"], cwd=box.root, env=box.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        run = _wait_for_running_run(client, "train@vae", timeout=90, ignore=earlier)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        set_params(box.root / "params.yaml", {("train", "common", "epochs"): 3})
+    parent_id = run.data.tags["mlflow.parentRunId"]
+    assert client.get_run(parent_id).info.status == "RUNNING"  # its owner, the wrapper, is gone
+    reaped = box.run(sys.executable, "-m", "latentlab.tracking", "reap").stdout
+    assert f"reaped run {parent_id} (dvc repro train@vae)" in reaped
+    for run_id in (parent_id, run.info.run_id):
+        assert client.get_run(run_id).info.status == "KILLED"
+    box.run("dvc", "repro", "train@vae")  # and the pipeline recovers (outputs, DVC's lock)
+
+
 def _run_ids(client, name: str) -> set[str]:
     experiment = client.get_experiment_by_name("latentlab")
     if experiment is None:

@@ -177,3 +177,25 @@ def test_a_failing_what_changed_only_warns(store, tmp_path, monkeypatch, capsys)
     client, runs = _runs()
     assert runs["dvc repro"].info.status == "FINISHED"
     assert client.list_artifacts(runs["dvc repro"].info.run_id, "report") == []
+
+
+def test_the_wrapper_reaps_runs_whose_owner_is_gone_and_owns_its_parent(store, tmp_path,
+                                                                        monkeypatch, capsys):
+    from latentlab.tracking import owner
+
+    ensure_store()
+    client, _ = _runs()
+    experiment_id = client.get_experiment_by_name(DEFAULT_EXPERIMENT).experiment_id
+    gone = subprocess.Popen(["sleep", "30"])
+    tags = owner.owner_tags(gone.pid)
+    gone.kill()
+    gone.wait()
+    orphan = client.create_run(experiment_id, run_name="train@vae", tags=tags).info.run_id
+    _fake_dvc(tmp_path, monkeypatch)
+    assert pipeline_run.main(["repro"]) == 0
+    assert f"MLflow: reaped run {orphan} (train@vae)" in capsys.readouterr().out
+    client, runs = _runs()
+    assert runs["train@vae"].info.status == "KILLED"
+    parent = runs["dvc repro"]
+    assert parent.data.tags[owner.PID_TAG] == str(os.getpid())
+    assert parent.data.tags[owner.HOST_TAG] == owner.owner_tags()[owner.HOST_TAG]

@@ -20,6 +20,7 @@ import pytest
 
 from latentlab.tracking.sqlite_store import (
     TEMP_SUFFIX,
+    check_sqlite_database,
     ensure_sqlite_database,
     remove_stale_builds,
     sqlite_path,
@@ -130,3 +131,22 @@ def test_a_live_builders_temporary_file_is_not_removed(tmp_path):
     dead.write_bytes(b"x")
     assert remove_stale_builds(db) == [dead]
     assert mine.exists() and not dead.exists()
+
+
+@pytest.mark.parametrize("make,cause", [
+    (lambda db: db.mkdir(), "mlflow.db cannot be opened (unable to open database file)"),
+    (lambda db: db.write_text("not sqlite " * 20), "mlflow.db is not an SQLite database"),
+])
+def test_a_database_that_cannot_be_opened_fails_at_once_naming_the_cause(tmp_path, make, cause):
+    """Not after MLflow's ten engine retries (about 100 s, a warning each)."""
+    import sqlite3
+
+    from latentlab.tracking.store_errors import describe
+
+    db = tmp_path / "mlflow.db"
+    make(db)
+    started = time.monotonic()
+    with pytest.raises(sqlite3.DatabaseError) as raised:
+        check_sqlite_database(_uri(db))
+    assert time.monotonic() - started < 1
+    assert describe(raised.value, _uri(db)).startswith(cause)

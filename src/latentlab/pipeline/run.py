@@ -7,7 +7,10 @@ the stages through the file named in ``LATENTLAB_PARENT_RUN_FILE`` (see
 :mod:`latentlab.tracking.parent_run`). When DVC exits, the parent gets the comparison
 table (as metrics ``<method>/<metric>`` and as ``comparison/`` artifacts) and
 the report, if the report stage did not already log them, and ends FINISHED,
-FAILED or KILLED with DVC's outcome. The exit code is DVC's.
+FAILED or KILLED with DVC's outcome (waiting out a locked store for up to a
+minute). The exit code is DVC's. The same thread, once the stages have their
+parent, ends the runs that killed processes left RUNNING
+(:mod:`latentlab.tracking.reaper`) and says which when DVC is done.
 
 When DVC succeeds, "What changed" since the last commit
 (:mod:`latentlab.report.changes`, which no stage runs: it reads git) is printed,
@@ -34,8 +37,11 @@ from latentlab import params
 from latentlab.errors import one_line
 from latentlab.tracking import parent_run
 from latentlab.tracking.mlflow_runs import log_params
+from latentlab.tracking.owner import owner_tags
+from latentlab.tracking.reaper import reap
 from latentlab.tracking.stage_run import standard_tags
 from latentlab.tracking.store import experiment_name, open_client, open_experiment, tracking_uri
+from latentlab.tracking.store_errors import describe, failure_line, retrying
 
 USAGE = "usage: python -m latentlab.pipeline.run repro|exp run [DVC ARGS...]"
 COMPARISON_TABLE = Path("metrics/latent_stats.json")
@@ -55,21 +61,25 @@ def exit_status(returncode: int) -> str:
 
 
 class ParentCreator(threading.Thread):
-    """Creates the parent run off the critical path and hands its id to the stages."""
+    """Creates the parent run off the critical path and hands its id to the stages; then
+    ends the runs that killed processes left RUNNING (:mod:`latentlab.tracking.reaper`)."""
 
     def __init__(self, command: str, handoff: Path):
         super().__init__(name="mlflow-parent", daemon=True)
         self.command, self.handoff = command, handoff
         self.client, self.run_id, self.error = None, None, None
+        self.reaped: list[str] = []  # the reaper's lines, or a warning
 
     def run(self) -> None:
+        experiment_id = None
         try:
             import yaml
 
             self.client = open_client()
             experiment_id = open_experiment(self.client, tracking_uri(),
                                             experiment_name())
-            tags = parent_run.parent_tags(standard_tags("pipeline", "-"), self.command)
+            tags = {**parent_run.parent_tags(standard_tags("pipeline", "-"), self.command),
+                    **owner_tags()}  # this process ends the parent; if it is killed, the reaper
             run = self.client.create_run(experiment_id, run_name=self.command, tags=tags)
             self.run_id = run.info.run_id
             raw = yaml.safe_load(Path("params.yaml").read_text()) if Path("params.yaml").exists() \
@@ -80,6 +90,14 @@ class ParentCreator(threading.Thread):
         finally:
             parent_run.write_parent_file(self.handoff, run_id=self.run_id,
                                          error=None if self.error is None else str(self.error))
+        if experiment_id is not None:  # after the handoff: the stages never wait for this
+            try:
+                result = reap(self.client, experiment_id)
+                self.reaped = [f"MLflow: {line}" for line in result.lines()
+                               if line != "no orphaned runs"]
+            except Exception as exc:  # noqa: BLE001 - the pipeline goes on without it
+                self.reaped = [f"warning: the runs left RUNNING by killed processes were not "
+                               f"checked: {describe(exc, tracking_uri())}"]
 
 
 def report_changes() -> Path | None:
@@ -113,8 +131,8 @@ def finish_parent(client, run_id: str, returncode: int, changes: Path | None = N
             client.log_artifact(run_id, str(changes), "report")
         except Exception as exc:  # noqa: BLE001 - the run still ends with DVC's outcome
             print(f"warning: {changes} was not logged to the parent MLflow run: "
-                  f"{one_line(exc)}", file=sys.stderr)
-    client.set_terminated(run_id, status=exit_status(returncode))
+                  f"{describe(exc, tracking_uri())}", file=sys.stderr)
+    retrying(client.set_terminated, run_id, status=exit_status(returncode))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,15 +161,19 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
         changes = report_changes() if returncode == 0 else None
         creator.join()
+        for line in creator.reaped:
+            print(line, file=sys.stderr if line.startswith("warning") else sys.stdout)
         if creator.run_id is None:
-            print(f"warning: no parent MLflow run: {one_line(creator.error)}",
+            print(f"warning: no parent MLflow run: "
+                  f"{failure_line(tracking_uri(), describe(creator.error, tracking_uri()))}",
                   file=sys.stderr)
             return returncode
         try:
             finish_parent(creator.client, creator.run_id, returncode, changes)
         except Exception as exc:  # noqa: BLE001 - DVC's outputs are done; say what is missing
             print(f"warning: the parent MLflow run {creator.run_id} could not be finished: "
-                  f"{one_line(exc)}", file=sys.stderr)
+                  f"{describe(exc, tracking_uri())}; `python -m latentlab.tracking reap` ends it "
+                  "KILLED once this process has exited", file=sys.stderr)
         else:
             print(f"MLflow: parent run {creator.run_id} ({exit_status(returncode)}) at "
                   f"{tracking_uri()}")

@@ -7,6 +7,8 @@ stage's run, driven by a worker process, and its DVC link file), ``worker``
 (a run's params and its saved copy, on the stage's side), ``mlflow_runs``
 (creating runs, logging events, replaying saved runs), ``parent_run`` (one
 parent run per pipeline run), ``model_export`` (the VAE encoder as an
-MLflow model) and ``ui`` (``make ui``: ``mlflow ui`` opened on the runs table).
-``python -m latentlab.tracking init|uri|replay|ui``.
+MLflow model), ``owner`` (the process that ends a run, as tags), ``reaper``
+(ending runs whose owner is gone), ``store_errors`` (a store failure in one
+line; retrying a locked store) and ``ui`` (``make ui``: ``mlflow ui`` opened on
+the runs table). ``python -m latentlab.tracking init|uri|replay|reap|ui``.
 """

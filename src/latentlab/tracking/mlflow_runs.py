@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from latentlab.tracking.owner import owner_tags
 from latentlab.tracking.run_record import PENDING_DIR, truncated_params
 from latentlab.tracking.store import (BATCH_LIMIT, experiment_name, open_client, open_experiment,
                                       repo_root, tracking_uri)
+from latentlab.tracking.store_errors import retrying
+
 
 def start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
               experiment_id: str | None = None) -> str:
-    """Create the run, log its params (truncated to MLflow's limit) and return its id."""
+    """Create the run, owned by this process (it ends the run), log its params (truncated to
+    MLflow's limit) and return its id."""
     if experiment_id is None:
         experiment_id = open_experiment(client, tracking_uri(), experiment_name())
+    tags = {**tags, **owner_tags()}  # a replayed run's owner is the replay, not the old worker
     run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
     log_params(client, run_id, params)
     return run_id
@@ -71,7 +76,13 @@ def send_event(client, run_id: str, kind: str, payload: Any) -> None:
 
 
 def replay_pending() -> list[str]:
-    """Log every saved pending run to the current store; delete each file once it is logged."""
+    """Log every saved pending run to the current store; delete each file once it is logged.
+
+    The partial run the store kept of it (if any, in this same store) is then
+    ended FAILED where it was left RUNNING, tagged ``latentlab.replaced_by``
+    with the replayed run's id, and deleted (MLflow's soft delete: ``mlflow
+    runs restore`` brings it back), so one run per stage execution is shown.
+    """
     import json
 
     client = open_client()
@@ -84,8 +95,24 @@ def replay_pending() -> list[str]:
                 continue  # the parent's copy, or what could not be kept
             if kind == "metrics":
                 payload = [tuple(item) for item in payload]
-            send_event(client, run_id, kind, payload)
-        client.set_terminated(run_id, status=record.get("status", "FINISHED"))
+            retrying(send_event, client, run_id, kind, payload)
+        retrying(client.set_terminated, run_id, status=record.get("status", "FINISHED"))
         path.unlink()
         replayed.append(run_id)
+        partial = record.get("partial") or {}
+        if partial.get("run_id") and partial.get("uri") == tracking_uri():
+            retire_partial(client, partial["run_id"], run_id)
     return replayed
+
+
+def retire_partial(client, partial_id: str, replayed_id: str) -> None:
+    """End (FAILED, if still RUNNING), tag and delete the partial run a replay replaces."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.set_tag(partial_id, "latentlab.replaced_by", replayed_id)
+        if client.get_run(partial_id).info.status == "RUNNING":
+            client.set_terminated(partial_id, status="FAILED")
+        client.delete_run(partial_id)
+    except MlflowException:  # already deleted by hand, or gone with its store: nothing to hide
+        pass

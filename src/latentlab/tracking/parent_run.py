@@ -20,6 +20,10 @@ the next, so the stages find their parent in one of two ways:
 
 A plain ``dvc repro`` has neither, and its stage runs are top-level runs; a
 stage restored from DVC's run-cache runs no code and makes no run at all.
+
+Each parent names its owner (:mod:`latentlab.tracking.owner`): the wrapper, or
+the worker of the stage that last reopened it. If the owner is killed outright,
+:mod:`latentlab.tracking.reaper` ends the parent KILLED.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from latentlab.tracking.owner import owner_tags
 from latentlab.tracking.store import BATCH_LIMIT
 
 PARENT_FILE_ENV = "LATENTLAB_PARENT_RUN_FILE"
@@ -93,13 +98,17 @@ def experiment_parent(client, experiment_id: str, exp_name: str, tags: dict[str,
         [experiment_id],
         filter_string=f"tags.`{PARENT_TAG}` = 'true' and tags.`dvc.exp_name` = '{exp_name}'",
         max_results=1)
-    if found:
+    if found:  # this process (the stage's tracking worker) becomes the owner, then reopens it
+        from mlflow.entities import RunTag
+
         run_id = found[0].info.run_id
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in owner_tags().items()])
         client.update_run(run_id, status="RUNNING")
         return run_id
     created = client.create_run(experiment_id, run_name=f"dvc exp {exp_name}",
-                                 tags=parent_tags({**tags, "dvc.exp_name": exp_name},
-                                                  f"dvc exp run (experiment {exp_name})"))
+                                 tags={**parent_tags({**tags, "dvc.exp_name": exp_name},
+                                                     f"dvc exp run (experiment {exp_name})"),
+                                       **owner_tags()})
     return created.info.run_id
 
 

@@ -52,6 +52,25 @@ def ensure_sqlite_database(uri: str, artifact_root: str) -> None:
         temp.unlink(missing_ok=True)
 
 
+def check_sqlite_database(uri: str) -> None:
+    """Open the database behind ``uri`` once, so one that cannot be opened (a folder, a file
+    that is not SQLite, no permission) fails at once with sqlite's own error, instead of after
+    MLflow's ten engine retries (about 100 s, a warning each). A lock is left to MLflow."""
+    import sqlite3
+
+    path = sqlite_path(uri)
+    if path is None:
+        return
+    connection = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=0.1)
+    try:
+        connection.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+    finally:
+        connection.close()
+
+
 def remove_stale_builds(path: Path) -> list[Path]:
     """Delete half-built databases left by killed processes (their pid is gone)."""
     removed = []

@@ -33,6 +33,7 @@ from latentlab.tracking.store import (
     repo_root,
     tracking_uri,
 )
+from latentlab.tracking.store_errors import failure_line
 
 WORKER_MODULE = "latentlab.tracking.worker"
 
@@ -145,7 +146,9 @@ class StageRun:
         """Flush everything, end the run with ``status`` and wait for the worker.
 
         If the store failed: ``fail`` raises :class:`TrackingError`; ``warn``
-        saves the run under ``mlflow-pending/`` and prints a warning.
+        saves the run under ``mlflow-pending/`` (with the id of the partial run
+        the store kept, which the worker ended FAILED and the replay deletes) and
+        prints a warning.
         """
         self._outbox.put(("end", status))
         if self._worker is not None:
@@ -157,6 +160,8 @@ class StageRun:
             return
         if self.on_failure == "warn":
             self.record["status"] = status
+            if self.run_id is not None:  # the part the store took; the replay replaces it
+                self.record["partial"] = {"uri": tracking_uri(), "run_id": self.run_id}
             saved = save_pending(self.record)
             print(f"warning: {self._tracking_error()}. The run was saved to {saved}; replay it "
                   "with `python -m latentlab.tracking replay` once the store is back.",
@@ -169,11 +174,7 @@ class StageRun:
         self._outbox.put((kind, payload))
 
     def _tracking_error(self) -> TrackingError:
-        return TrackingError(
-            f"MLflow tracking at {tracking_uri()} failed: {self.error}; "
-            "start the server, or unset MLFLOW_TRACKING_URI to use the local mlflow.db, "
-            "or set tracking.on_failure: warn"
-        )
+        return TrackingError(failure_line(tracking_uri(), self.error, self.on_failure))
 
     # -- the threads that talk to the worker ----------------------------------
     def _send_all(self) -> None:

@@ -65,12 +65,21 @@ def git_commit(root: Path) -> str | None:
     return out.stdout.strip() or None
 
 
+class _NoErrorRecords(logging.Filter):
+    """Drop MLflow's ERROR records: a store failure is logged there with its traceback and
+    then raised, and the raised exception is what we report, in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
 def _configure_mlflow() -> None:
-    """Fail fast on an unreachable server; keep MLflow's INFO chatter out of stage output.
+    """Fail fast on an unreachable server; keep MLflow's logs to warnings, and short.
 
     An unreachable server should fail in seconds, not after MLflow's default
-    minutes of retries; the database-migration INFO lines would bury a stage's
-    one-line error.
+    minutes of retries; the database-migration INFO lines, and the ERROR
+    records with a traceback that a failing SQLite store logs before raising,
+    would bury a stage's one-line error.
     """
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
@@ -78,7 +87,11 @@ def _configure_mlflow() -> None:
     import mlflow  # noqa: F401  (configures its loggers on import; then we override)
 
     for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        for handler in logger.handlers:
+            if not any(isinstance(f, _NoErrorRecords) for f in handler.filters):
+                handler.addFilter(_NoErrorRecords())
 
 
 def open_experiment(client, uri: str, name: str) -> str:
@@ -105,15 +118,16 @@ def open_client():
 
     The database is built whole under a temporary name and then linked into
     place (:mod:`latentlab.tracking.sqlite_store`), so a stage killed while creating it
-    cannot leave a half-migrated store behind.
+    cannot leave a half-migrated store behind; one that cannot be opened fails at once.
     """
     _configure_mlflow()
     from mlflow.tracking import MlflowClient
 
-    from latentlab.tracking.sqlite_store import ensure_sqlite_database
+    from latentlab.tracking.sqlite_store import check_sqlite_database, ensure_sqlite_database
 
     uri = tracking_uri()
     ensure_sqlite_database(uri, local_artifact_root())
+    check_sqlite_database(uri)
     return MlflowClient(tracking_uri=uri)
 
 

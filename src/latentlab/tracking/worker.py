@@ -21,7 +21,17 @@ one argument, so MLflow's own prints on stdout/stderr never mix in):
 If stdin closes without ``end`` the stage process died (SIGKILL, OOM): the
 run is ended KILLED instead of being left RUNNING for ever. SIGINT and SIGTERM
 are ignored here: a Ctrl-C reaches the whole process group, and the stage
-itself decides the run's status and tells us.
+itself decides the run's status and tells us. This process is the run's owner
+(:mod:`latentlab.tracking.owner`): if it is killed too, the reaper ends the run.
+
+Every write waits out a store that is locked or briefly unreachable
+(:func:`~latentlab.tracking.store_errors.retrying`, up to a minute), the end of
+the run too. A run the store refused part of is still ended, FAILED where the
+stage finished, since the stage saves it whole for replay
+(``tracking.on_failure: warn``) and the replay takes its place. Errors travel
+as one line (:func:`~latentlab.tracking.store_errors.describe`); MLflow's own
+ERROR log records, which repeat them with tracebacks, are dropped
+(:func:`latentlab.tracking.store.open_client`).
 """
 
 from __future__ import annotations
@@ -36,6 +46,9 @@ from typing import Any, BinaryIO
 from latentlab.errors import one_line
 from latentlab.tracking.mlflow_runs import resolve_parent, send_event, start_run
 from latentlab.tracking.store import experiment_name, open_client, open_experiment, tracking_uri
+from latentlab.tracking.store_errors import RETRY_SECONDS, describe, retrying
+
+PARTIAL_RETRY_SECONDS = 5.0
 
 
 def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
@@ -48,18 +61,18 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
             pass
 
     _, opening = pickle.load(inbox)
+    uri = tracking_uri()
     error: str | None = None
     client = run_id = parent = None
     try:
         client = open_client()
-        experiment_id = open_experiment(client, tracking_uri(),
-                                        experiment_name())
+        experiment_id = open_experiment(client, uri, experiment_name())
         parent, tags = resolve_parent(client, experiment_id, opening["tags"])
         run_id = start_run(client, opening["name"], opening["params"], tags,
                            experiment_id)
         reply("started", run_id, tags)
     except BaseException as exc:  # noqa: BLE001 - the stage decides what a failure means
-        error = one_line(exc)
+        error = describe(exc, uri)
         reply("error", error)
     if error is None:
         for target in opening.get("warm", ()):
@@ -77,19 +90,33 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
         if error is not None:
             continue  # the stage keeps the events for replay; nothing more goes to the store
         try:
-            _deliver(client, run_id, parent, kind, payload)
+            retrying(_deliver, client, run_id, parent, kind, payload)
         except BaseException as exc:  # noqa: BLE001
-            error = one_line(exc)
+            error = describe(exc, uri)
             reply("error", error)
-    if error is None:
-        try:
-            client.set_terminated(run_id, status=status)
-            if parent is not None and parent.ended_by_stages:
-                client.set_terminated(parent.run_id, status=status)
-        except BaseException as exc:  # noqa: BLE001
-            error = one_line(exc)
+    if run_id is not None:
+        ended = end_run(client, run_id, parent, status, partial=error is not None)
+        error = error or (None if ended is None else describe(ended, uri))
     reply("closed", error)
     return 0
+
+
+def end_run(client, run_id: str, parent, status: str, *, partial: bool) -> Exception | None:
+    """End the run with ``status`` (FAILED if the store missed part of a FINISHED run) and a
+    parent the stages end, waiting out a locked store; what still failed, or None.
+
+    After a failure (``partial``) the store had its minute already: a few seconds more, then
+    the reaper ends the run once this process is gone.
+    """
+    seconds = PARTIAL_RETRY_SECONDS if partial else RETRY_SECONDS
+    try:
+        retrying(client.set_terminated, run_id, seconds=seconds,
+                 status="FAILED" if partial and status == "FINISHED" else status)
+        if parent is not None and parent.ended_by_stages:
+            retrying(client.set_terminated, parent.run_id, seconds=seconds, status=status)
+    except Exception as exc:  # noqa: BLE001 - the reaper ends it once this process is gone
+        return exc
+    return None
 
 
 def warm(target: str) -> None:

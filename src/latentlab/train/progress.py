@@ -4,7 +4,8 @@ In a terminal (stderr is a TTY) each epoch advances a fixed-width bar whose
 postfix shows the validation number early stopping follows and its best so
 far. Under DVC, CI or a redirected log, a bar would be a stream of carriage
 returns, so the same numbers go to stdout as one line every ``total // 10``
-epochs (and on the first and the last one seen). Nothing goes to stderr then: stderr is reserved for the one-line error a failing stage prints.
+epochs (and on the first and the last one seen). Nothing goes to stderr then:
+stderr is reserved for the one-line error a failing stage prints.
 """
 
 from __future__ import annotations
