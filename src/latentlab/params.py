@@ -495,6 +495,23 @@ def check_structure(raw: dict) -> None:
                                   + ", ".join(allowed))
 
 
+def check_keys(raw: dict) -> None:
+    """Reject a misspelt key anywhere in the file (``preprocess.val_fracton``), values unread.
+
+    Every stage calls this on the whole file, cheaply, so a typo in a section the stage does
+    not read is refused as soon as any stage runs, without the stage depending on that
+    section in dvc.yaml (its values are checked by the stages that read them).
+    """
+    tables = dict(CONSTRAINTS)
+    tables["train.common"] = TRAIN_COMMON
+    tables.update({f"train.{m}": {**TRAIN_COMMON, **TRAIN_MODEL_ONLY[m]} for m in MODELS})
+    for dotted, table in tables.items():
+        for key in _section(raw, dotted, required=False):
+            if key not in table:
+                raise ParamsError(f"{dotted}.{key}: unknown key (typo?); allowed here: "
+                                  + ", ".join(sorted(table)))
+
+
 def load(section: str, path: str | Path = DEFAULT_PARAMS_FILE) -> Any:
     """Return the validated, frozen parameters of one stage.
 
@@ -512,6 +529,7 @@ def load(section: str, path: str | Path = DEFAULT_PARAMS_FILE) -> Any:
     """
     raw = read_params_file(path)
     check_structure(raw)
+    check_keys(raw)
     return _from_raw(raw, section)
 
 

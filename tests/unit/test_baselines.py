@@ -118,3 +118,23 @@ def test_tsne_stopped_at_the_exaggeration_phase_has_no_objective_not_a_sentinel(
     longer, _ = embed_tsne(x[:40], x[40:], max_iter=300, **common)
     assert 0 < longer["kl_divergence"] < 10
     assert _objective_words(longer).startswith("at KL divergence")
+
+
+def test_a_latent_dim_wider_than_the_images_is_refused_not_silently_capped():
+    import numpy as np
+    import pytest
+
+    from latentlab.analysis.baselines import fit_baseline
+    from latentlab.errors import ParamsError
+    from latentlab.params import PcaParams
+
+    rng = np.random.default_rng(0)
+    splits = {f"x_{s}": rng.random((n, 6), dtype=np.float32)
+              for s, n in (("train", 40), ("val", 10), ("test", 10))}
+    splits.update({f"y_{s}": np.zeros(len(splits[f"x_{s}"]), int) for s in ("train", "val",
+                                                                              "test")})
+    with pytest.raises(ParamsError, match=r"^train.common.latent_dim: got 8, expected at most 6"):
+        fit_baseline("pca", splits, PcaParams(n_components=8, whiten=False, seed=0))
+    codes, metrics, _ = fit_baseline("pca", splits, PcaParams(n_components=6, whiten=False,
+                                                                seed=0))
+    assert metrics["n_components"] == 6

@@ -210,3 +210,23 @@ def test_a_model_may_use_its_own_device_and_precision(tmp_path, raw):
     path = _write(tmp_path, raw)
     assert (params.load("train.vae", path).precision, params.load("train.ae", path).precision) \
         == ("bf16", "fp32")
+
+
+def test_every_stage_refuses_a_typo_anywhere_in_the_file_not_only_in_its_own_section(tmp_path):
+    """A typo in `preprocess` used to pass every stage but preprocess (issue 17, item 3)."""
+    import yaml
+
+    from latentlab import params as p
+
+    raw = yaml.safe_load(open(p.DEFAULT_PARAMS_FILE))
+    raw["preprocess"]["val_fracton"] = 0.3
+    raw["train"]["vae"]["betta"] = 2.0
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    for section in ("train.ae", "latent_stats", "report", "evaluate", "baselines.pca"):
+        with pytest.raises(p.ParamsError, match=r"^preprocess.val_fracton: unknown key"):
+            p.load(section, path)
+    del raw["preprocess"]["val_fracton"]
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(p.ParamsError, match=r"^train.vae.betta: unknown key"):
+        p.load("report", path)

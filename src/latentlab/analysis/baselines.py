@@ -172,6 +172,11 @@ def fit_baseline(method: str, splits: dict, p) -> tuple[dict, dict, float]:
     from latentlab.data.preprocess import SPLITS, grey_levels
 
     grey = {split: grey_levels(splits, split) for split in SPLITS}
+    if method == "pca" and p.n_components > grey["train"].shape[1]:
+        raise ParamsError(f"train.common.latent_dim: got {p.n_components}, expected at most "
+                          f"{grey['train'].shape[1]} (the images' pixels): PCA cannot keep more "
+                          "components than the input has dimensions, and the comparison would "
+                          "set PCA's codes beside wider ones; lower it")
     if method == "pca":
         codes, fit_seconds = fit_pca(grey["train"], grey["val"], grey["test"],
                                      p.n_components, p.whiten, p.seed)
