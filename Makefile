@@ -75,6 +75,10 @@ repro: setup check-params tracking-init  ## .venv, then the whole pipeline (no r
 changes: setup  ## what changed since the last commit (params, data, code, metrics beyond noise)
 	$(PY) -m latentlab.report.changes  # prints it; writes the git-ignored reports/changes.md
 
+.PHONY: vendor-vega
+vendor-vega: setup  ## refetch from npm the vega libraries inlined in .dvc/plots/offline.html
+	$(PY) scripts/vendor_vega.py  # the versions DVC's own page asks for; the page records sha256s
+
 compare: setup  ## experiments side by side in ~120 columns: params that differ, headline metrics
 	$(PY) -m latentlab.pipeline.compare  # add `dvc exp show` options by hand, e.g. -A: every commit
 

@@ -6,9 +6,12 @@
 (the MLflow UI, for one, renders an HTML artifact inside an iframe after load),
 then reads in every frame, through an isolated world so even a sandboxed iframe
 can be inspected without running script in the page: each image's natural size,
-the rows of a table, and the URLs the page requested. It also saves a full-page
-screenshot. No network access is needed; Chromium comes from Debian's
-``chromium`` package (``make setup-test`` installs it).
+the rows of a table, how many elements match a ``count`` selector, the URLs the
+page requested and what it logged as an error or warning (uncaught exceptions
+included). It also saves a full-page screenshot. No network access is needed
+(``offline=True`` refuses every http(s) request, as a machine without a network
+would); Chromium comes from Debian's ``chromium`` package (``make setup-test``
+installs it).
 
 Usage::
 
@@ -57,7 +60,8 @@ _READ_FRAME = """
       if (box && box.width > 0 && box.height > 0) textTop = box.top;
     }
   }
-  return JSON.stringify({url: location.href, title: document.title, rows, images, textTop,
+  const count = %(count)s ? document.querySelectorAll(%(count)s).length : 0;
+  return JSON.stringify({url: location.href, title: document.title, rows, images, textTop, count,
                          found: document.querySelector(%(wait)s) !== null
                                 && (!want || textTop !== null)});
 })()
@@ -97,6 +101,9 @@ class PageCheck:
     text_top : with ``text``, how far below the viewport's top (CSS px) the first visible
         element holding it sits, in the first frame that has one; < WINDOW[1]: on the
         first screen. None without ``text``.
+    count : with ``count``, how many elements match it, all frames together (else 0).
+    console : the page's uncaught exceptions, console errors and warnings and logged
+        errors (a failed or refused request, for one), each ``"<kind>: <text>"``.
     """
 
     url: str
@@ -107,6 +114,8 @@ class PageCheck:
     screenshot: Path
     frames: list[str] = field(default_factory=list)
     text_top: float | None = None
+    count: int = 0
+    console: list[str] = field(default_factory=list)
 
     @property
     def broken_images(self) -> list[Image]:
@@ -191,10 +200,10 @@ def _frames(tree: dict) -> list[dict]:
 
 
 def _read_frames(tools: _DevTools, table: str, wait_for: str,
-                 text: str | None = None) -> list[dict]:
+                 text: str | None = None, count: str | None = None) -> list[dict]:
     """Run :data:`_READ_FRAME` in an isolated world of every frame."""
     script = _READ_FRAME % {"table": json.dumps(table), "wait": json.dumps(wait_for),
-                            "text": json.dumps(text)}
+                            "text": json.dumps(text), "count": json.dumps(count)}
     results = []
     for frame in _frames(tools.call("Page.getFrameTree")["frameTree"]):
         try:
@@ -209,9 +218,28 @@ def _read_frames(tools: _DevTools, table: str, wait_for: str,
     return results
 
 
+def _console(events: list[dict]) -> list[str]:
+    """The errors and warnings among DevTools events (Runtime and Log domains)."""
+    lines = []
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            lines.append("exception: " + details.get("exception", {}).get("description",
+                                                                          details["text"]))
+        elif method == "Runtime.consoleAPICalled" and params["type"] in ("error", "warning"):
+            lines.append(f"console.{params['type']}: " + " ".join(
+                str(arg.get("value", arg.get("description", ""))) for arg in params["args"]))
+        elif method == "Log.entryAdded" and params["entry"]["level"] in ("error", "warning"):
+            entry = params["entry"]
+            lines.append(f"log.{entry['level']}: {entry['text']} {entry.get('url', '')}".strip())
+    return lines
+
+
 def check_page(url: str, screenshot: str | Path, table: str = "#comparison-table",
                wait_for: str | None = None, timeout: float = 60.0,
-               text: str | None = None) -> PageCheck:
+               text: str | None = None, count: str | None = None, min_count: int = 0,
+               offline: bool = False) -> PageCheck:
     """Load ``url`` in headless Chromium; return images, table rows, requests and a screenshot.
 
     Parameters
@@ -230,6 +258,15 @@ def check_page(url: str, screenshot: str | Path, table: str = "#comparison-table
     text : str, optional
         Also wait until some frame shows this text in a visible element (a single-page
         app such as the MLflow UI renders after load); ``PageCheck.text_top`` says where.
+    count : str, optional
+        CSS selector whose matches are counted (``PageCheck.count``, all frames).
+    min_count : int
+        Once ``wait_for`` is there, keep polling until ``count`` matches at least this many
+        elements or ``timeout`` runs out (no error then: the caller asserts on the count).
+    offline : bool
+        Refuse every http, https, ws and wss request (file:// and data: still load), so the
+        page behaves as on a machine with no network; the refused URLs stay in
+        ``PageCheck.requests``.
 
     Raises
     ------
@@ -247,27 +284,36 @@ def check_page(url: str, screenshot: str | Path, table: str = "#comparison-table
             tools = _DevTools(_page_target(port), timeout)
             tools.call("Page.enable")
             tools.call("Network.enable")
+            tools.call("Runtime.enable")
+            tools.call("Log.enable")
+            if offline:
+                tools.call("Network.setBlockedURLs",
+                           urls=["http://*", "https://*", "ws://*", "wss://*"])
             deadline = time.monotonic() + timeout
             navigated = tools.call("Page.navigate", url=url)
             if navigated.get("errorText"):
                 raise BrowserError(f"{url}: {navigated['errorText']}")
             tools.wait_event("Page.loadEventFired", deadline)
-            frames = _read_frames(tools, table, wait_for, text)
+            frames = _read_frames(tools, table, wait_for, text, count)
             while not any(f["found"] for f in frames):
                 if time.monotonic() > deadline:
                     raise BrowserError(f"{wait_for} {'and ' + repr(text) + ' ' if text else ''}"
                                        f"not found in {url} within {timeout:.0f} s; "
                                        f"frames: {[f['url'][:120] for f in frames]}")
                 time.sleep(0.25)
-                frames = _read_frames(tools, table, wait_for, text)
+                frames = _read_frames(tools, table, wait_for, text, count)
+            while sum(f["count"] for f in frames) < min_count and time.monotonic() < deadline:
+                time.sleep(0.25)
+                frames = _read_frames(tools, table, wait_for, text, count)
             # every image decoded (or failed) before reading sizes: wait while any is pending
             while any(not img["complete"] for f in frames for img in f["images"]) \
                     and time.monotonic() < deadline:
                 time.sleep(0.1)
-                frames = _read_frames(tools, table, wait_for, text)
+                frames = _read_frames(tools, table, wait_for, text, count)
             _screenshot(tools, screenshot)
             requests = [e["params"]["request"]["url"] for e in tools.events
                         if e.get("method") == "Network.requestWillBeSent"]
+            console = _console(tools.events)
         finally:
             if tools is not None:
                 try:
@@ -288,7 +334,8 @@ def check_page(url: str, screenshot: str | Path, table: str = "#comparison-table
                 for f in frames for img in f["images"]],
         table_rows=table_rows, requests=requests, screenshot=screenshot,
         frames=[f["url"] for f in frames],
-        text_top=next((f["textTop"] for f in frames if f.get("textTop") is not None), None))
+        text_top=next((f["textTop"] for f in frames if f.get("textTop") is not None), None),
+        count=sum(f["count"] for f in frames), console=console)
 
 
 def _screenshot(tools: _DevTools, path: Path) -> None:
