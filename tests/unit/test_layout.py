@@ -62,3 +62,14 @@ def test_no_module_over_400_lines_but_the_params_schema():
     long = {str(p.relative_to(SRC)): n for p in (SRC / "latentlab").rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert set(long) <= LONGER_BY_DESIGN, long
+
+
+def test_no_two_test_modules_share_a_file_name():
+    """tests/ has no packages: pytest imports test modules by their base name, so two
+    `test_x.py` in different folders collide ("import file mismatch") and the run errors."""
+    from collections import Counter
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    names = Counter(p.name for p in tests.rglob("test_*.py"))
+    assert [name for name, n in names.items() if n > 1] == []
