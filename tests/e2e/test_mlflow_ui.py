@@ -9,19 +9,17 @@ command itself opens once the server answers is a script (BROWSER) that notes th
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from browser import WINDOW, check_page
 from latentlab.team.postgres import free_port
+from mlflow_server import healthy, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -42,14 +40,6 @@ def _store_with_one_run(root, monkeypatch) -> str:
     return experiment_id
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def test_make_ui_prints_the_runs_url_and_the_browser_shows_the_run_first(tmp_path, monkeypatch):
     experiment_id = _store_with_one_run(tmp_path, monkeypatch)
     port = free_port()
@@ -67,7 +57,7 @@ def test_make_ui_prints_the_runs_url_and_the_browser_shows_the_run_first(tmp_pat
                          "/runs?workflowType=machine_learning\n")
         url = re.search(r"http://\S+", first).group(0)
         deadline = time.monotonic() + 180
-        while not _answers(f"http://127.0.0.1:{port}"):
+        while not healthy(f"http://127.0.0.1:{port}"):
             assert ui.poll() is None, f"make ui's mlflow ui exited {ui.returncode}"
             assert time.monotonic() < deadline, "mlflow ui did not answer within 180 s"
             time.sleep(0.5)
@@ -79,10 +69,4 @@ def test_make_ui_prints_the_runs_url_and_the_browser_shows_the_run_first(tmp_pat
         assert page.title.startswith("Runs")
         assert page.text_top is not None and 0 <= page.text_top < WINDOW[1]  # no scrolling
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(ui.pid, signal.SIGTERM)
-        try:
-            ui.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(ui.pid, signal.SIGKILL)
-            ui.wait(timeout=20)
+        stop_group(ui)

@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from latentlab.data.binarize import DynamicBinarizer, epoch_sample
-from latentlab.params import TrainParams
 from latentlab.train.loop import autoencoder_objective, fit
+from tiny_params import tiny_train_params
 
 
 def _p(n=300, d=20, seed=0):
@@ -58,14 +58,6 @@ def test_fit_trains_on_the_inputs_of_each_epoch():
     assert not torch.equal(seen[0], seen[1])
 
 
-def _params(**kw):
-    base = dict(model="vae", hidden_sizes=(16,), latent_dim=2, activation="relu",
-                likelihood="bernoulli", gaussian_std=0.1, epochs=3, batch_size=32,
-                learning_rate=1e-3, patience=5, n_prior_samples=2, num_threads=1,
-                grad_clip_norm=0.0, seed=0, beta=1.0, kl_schedule="constant",
-                kl_warmup_epochs=0, kl_cycles=1, active_unit_threshold=0.01,
-                collapse_min_active_fraction=0.5)
-    return TrainParams(**{**base, **kw})
 
 
 def _splits(dynamic: bool):
@@ -83,13 +75,14 @@ def _splits(dynamic: bool):
 def test_training_with_dynamic_binarisation_is_recorded_and_reproducible():
     from latentlab.train.trainer import train_and_encode
 
-    first = train_and_encode(_params(), _splits(True))
-    again = train_and_encode(_params(), _splits(True))
+    first = train_and_encode(tiny_train_params(), _splits(True))
+    again = train_and_encode(tiny_train_params(), _splits(True))
     assert first.metrics["binarize"] == "dynamic" and not first.metrics["likelihood_is_relaxation"]
     assert first.metrics == again.metrics  # same seed, same samples, same numbers
-    fixed = train_and_encode(_params(), {k: v for k, v in _splits(True).items() if k != "p_train"})
+    fixed = train_and_encode(tiny_train_params(),
+                             {k: v for k, v in _splits(True).items() if k != "p_train"})
     assert fixed.history.rows[-1]["train/recon"] != first.history.rows[-1]["train/recon"]
-    grey = train_and_encode(_params(), _splits(False))
+    grey = train_and_encode(tiny_train_params(), _splits(False))
     assert grey.metrics["binarize"] == "none" and grey.metrics["likelihood_is_relaxation"]
-    gauss = train_and_encode(_params(likelihood="gaussian"), _splits(False))
+    gauss = train_and_encode(tiny_train_params(likelihood="gaussian"), _splits(False))
     assert not gauss.metrics["likelihood_is_relaxation"]

@@ -9,19 +9,13 @@ import pytest
 from sklearn.datasets import load_digits
 
 from latentlab.errors import TrainingDivergedError
-from latentlab.params import TrainParams
+from tiny_params import tiny_train_params
 from latentlab.train.trainer import check_not_diverged, train_and_encode
 
 
 def _params(model, learning_rate):
-    kw = dict(model=model, hidden_sizes=(32,), latent_dim=4, activation="relu",
-              likelihood="bernoulli", gaussian_std=0.1, epochs=3, batch_size=64,
-              learning_rate=learning_rate, patience=5, n_prior_samples=2, num_threads=1,
-              grad_clip_norm=0.0, seed=0)
-    if model == "vae":
-        kw.update(beta=1.0, kl_schedule="constant", kl_warmup_epochs=0, kl_cycles=1,
-                  active_unit_threshold=0.01, collapse_min_active_fraction=0.5)
-    return TrainParams(**kw)
+    return tiny_train_params(model=model, hidden_sizes=(32,), latent_dim=4, batch_size=64,
+                             learning_rate=learning_rate)
 
 
 @pytest.fixture(scope="module")

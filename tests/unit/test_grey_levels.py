@@ -10,7 +10,8 @@ import pytest
 from latentlab.analysis.baselines import fit_baseline
 from latentlab.analysis.latent_stats import representation_splits
 from latentlab.data.preprocess import SPLITS, binarize_splits, grey_levels
-from latentlab.params import PcaParams, TrainParams
+from latentlab.params import PcaParams
+from tiny_params import tiny_train_params
 
 
 def _grey(n=(80, 24, 30), d=12, seed=0):
@@ -61,12 +62,7 @@ def test_the_encoders_codes_are_those_of_the_grey_levels():
 
     splits = _labelled("static")
     splits["binarize"] = np.asarray("static")
-    p = TrainParams(model="vae", hidden_sizes=(16,), latent_dim=2, activation="relu",
-                    likelihood="bernoulli", gaussian_std=0.1, epochs=2, batch_size=32,
-                    learning_rate=1e-3, patience=5, n_prior_samples=2, num_threads=1,
-                    grad_clip_norm=0.0, seed=0, beta=1.0, kl_schedule="constant",
-                    kl_warmup_epochs=0, kl_cycles=1, active_unit_threshold=0.01,
-                    collapse_min_active_fraction=0.5)
+    p = tiny_train_params(epochs=2)
     trained = train_and_encode(p, splits)
     with torch.no_grad():
         mu_grey, _ = trained.model.encode(torch.from_numpy(splits["grey_test"]))

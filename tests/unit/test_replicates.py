@@ -6,7 +6,7 @@ import pytest
 
 from latentlab import params
 from latentlab.analysis.seed_spread import check_verdict, seed_values, spread_columns
-from latentlab.params import TrainParams
+from tiny_params import tiny_train_params
 from latentlab.train.replicates import (
     read_replicate_codes,
     replicate_arrays,
@@ -16,11 +16,8 @@ from latentlab.train.replicates import (
 
 
 def _params(**kw):
-    base = dict(model="ae", hidden_sizes=(8,), latent_dim=2, activation="relu",
-                likelihood="bernoulli", gaussian_std=0.1, epochs=2, batch_size=32,
-                learning_rate=1e-3, patience=5, n_prior_samples=2, num_threads=1,
-                grad_clip_norm=0.0, seed=7, replicates=3)
-    return TrainParams(**{**base, **kw})
+    return tiny_train_params(**{**dict(model="ae", hidden_sizes=(8,), epochs=2, seed=7,
+                                       replicates=3), **kw})
 
 
 def _splits():

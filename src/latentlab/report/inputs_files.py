@@ -117,17 +117,11 @@ def read_latent_stats(path: Path, has_labels: bool) -> dict[str, dict]:
         row = obj[method]
         require_keys(row, keys, path, where=f" under '{method}'")
         if not has_labels:  # stale label metrics of an earlier labelled run: not shown
-            for key in LABEL_KEYS:
-                for stale in (key, *interval_keys(key)):
-                    row.pop(stale, None)
+            _drop_label_metrics(row)
         for key in CRITERIA:
             if key in row:
                 require_keys(row, interval_keys(key), path, where=f" under '{method}'")
-                low, high = (row[k] for k in interval_keys(key))
-                if not all(_is_number(v) for v in (row[key], low, high)) or low > high:
-                    raise DataFileError(f"{path}: {method}.{key} must be a number with an "
-                                        f"interval low <= high, got {row[key]!r} "
-                                        f"[{low!r}, {high!r}]; rerun latent_stats")
+                check_interval(row, key, path, method)
     for model in MODELS:
         require_keys(obj[model], RECON_INFO_KEYS, path, where=f" under '{model}'")
     require_keys(obj["vae"], VAE_STATS_KEYS, path, where=" under 'vae'")
@@ -142,17 +136,29 @@ def _check_reference_row(row: Any, has_labels: bool, path: Path) -> None:
     where = f" under '{REFERENCE}'"
     require_keys(row, ("latent_dim", "trustworthiness"), path, where=where)
     if not has_labels:
-        for key in LABEL_KEYS:
-            for stale in (key, *interval_keys(key)):
-                row.pop(stale, None)
+        _drop_label_metrics(row)
         return
     for key in LABEL_KEYS:
         require_keys(row, (key, *interval_keys(key)), path, where=where)
-        low, high = (row[k] for k in interval_keys(key))
-        if not all(_is_number(v) for v in (row[key], low, high)) or low > high:
-            raise DataFileError(f"{path}: {REFERENCE}.{key} must be a number with an interval "
-                                f"low <= high, got {row[key]!r} [{low!r}, {high!r}]; "
-                                "rerun latent_stats")
+        check_interval(row, key, path, REFERENCE)
+
+
+def _drop_label_metrics(row: dict) -> None:
+    """Forget a row's kNN and probe accuracies and their intervals (a data set without labels
+    shows none, even where an earlier labelled run left them in the file)."""
+    for key in LABEL_KEYS:
+        for stale in (key, *interval_keys(key)):
+            row.pop(stale, None)
+
+
+def check_interval(row: Mapping[str, Any], key: str, path: Path, where: str,
+                   rerun: str = "rerun latent_stats") -> None:
+    """``row[key]`` and its interval bounds are numbers with low <= high (the value itself
+    may lie outside: a percentile interval need not hold a biased statistic)."""
+    low, high = (row[k] for k in interval_keys(key))
+    if not all(_is_number(v) for v in (row[key], low, high)) or low > high:
+        raise DataFileError(f"{path}: {where}.{key} must be a number with an interval "
+                            f"low <= high, got {row[key]!r} [{low!r}, {high!r}]; {rerun}")
 
 
 def _is_number(value: Any) -> bool:
@@ -242,11 +248,7 @@ def read_dae_sweep(paths: ReportPaths, has_labels: bool) -> dict:
             raise DataFileError(f"{path}: {key}.trained_by is {row['trained_by']!r} but "
                                 f"params.yaml has {stages[level]} train it; {SWEEP_RERUN}")
         for score in names:
-            low, high = (row[k] for k in interval_keys(score))
-            if not all(_is_number(v) for v in (row[score], low, high)) or low > high:
-                raise DataFileError(f"{path}: {key}.{score} must be a number with an interval "
-                                    f"low <= high, got {row[score]!r} [{low!r}, {high!r}]; "
-                                    f"{SWEEP_RERUN}")
+            check_interval(row, score, path, key, SWEEP_RERUN)
         for column in columns:
             if not math.isclose(float(row[column]), table[column][i], rel_tol=1e-9):
                 raise DataFileError(f"{path}: {key}.{column} = {row[column]} differs from "

@@ -29,11 +29,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import webbrowser
 from pathlib import Path
 
 from latentlab.errors import TrackingError, one_line
+from latentlab.team.server import healthy
 from latentlab.tracking.store import (experiment_name, open_client, open_experiment,
                                       tracking_uri)
 
@@ -87,14 +87,6 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def _answers(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def _mlflow() -> str:
     beside = Path(sys.executable).parent / "mlflow"  # this environment's mlflow
     return str(beside) if beside.exists() else (shutil.which("mlflow") or "mlflow")
@@ -117,9 +109,9 @@ def serve(uri: str, port: int, browser: bool) -> int:
     try:
         if browser and browser_available():
             deadline = time.monotonic() + START_TIMEOUT
-            while server.poll() is None and time.monotonic() < deadline and not _answers(base):
+            while server.poll() is None and time.monotonic() < deadline and not healthy(base):
                 time.sleep(0.5)
-            if server.poll() is None and _answers(base):
+            if server.poll() is None and healthy(base):
                 open_in_browser(url)
         return server.wait()
     except KeyboardInterrupt:  # the server, in the same process group, got the Ctrl-C too
