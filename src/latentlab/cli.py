@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import Callable
 
-from latentlab.errors import LatentlabError, StageTerminated
+from latentlab.errors import LatentlabError, StageTerminated, write_fault
 
 
 def run_stage(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
@@ -22,6 +22,12 @@ def run_stage(main: Callable[[list[str] | None], int | None], argv: list[str] | 
     except LatentlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a write outside latentlab.io (a library's own file) hit a full disk
+        line = write_fault(exc, exc.filename or "")
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C: one line, not the traceback of wherever it landed
         print("error: interrupted (Ctrl-C); outputs already renamed into place are whole, the "
               "rest were not written; the MLflow run is marked KILLED", file=sys.stderr)

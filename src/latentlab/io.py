@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 from latentlab.errors import DataFileError  # re-exported for callers
+from latentlab.errors import OutputWriteError, write_fault
 
 
 def _current_umask() -> int:
@@ -49,8 +50,11 @@ def _atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         tmp_path.unlink(missing_ok=True)
+        line = write_fault(exc, str(path)) if isinstance(exc, OSError) else None
+        if line is not None:  # a full disk, a quota, ...: one line naming the file and the fix
+            raise OutputWriteError(line, exc.errno) from exc
         raise
 
 

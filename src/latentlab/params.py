@@ -58,6 +58,9 @@ PRECISIONS = ("fp32", "bf16")  # bf16: autocast of the forward pass (latentlab.t
 # --------------------------------------------------------------------------
 
 
+TSNE_EXAGGERATION_ITERS = 250  # scikit-learn's _EXPLORATION_MAX_ITER
+
+
 def _int_at_least(low: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
@@ -191,7 +194,10 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "baselines.pca": {"whiten": lambda v: None if isinstance(v, bool) else "true or false"},
     "baselines.tsne": {
         "perplexity": _auto_or(_float_in(1.0, INF, high_open=True)),
-        "max_iter": _int_at_least(250),
+        "max_iter": lambda v: (None if _int_at_least(TSNE_EXAGGERATION_ITERS + 1)(v) is None else
+                               f"an integer >= {TSNE_EXAGGERATION_ITERS + 1} (scikit-learn spends "
+                               f"the first {TSNE_EXAGGERATION_ITERS} on early exaggeration and "
+                               "computes the objective, the reported KL, only after them)"),
         "max_points": _int_at_least(10),
         "early_exaggeration": _float_in(1.0, INF, high_open=True),
         "init": _one_of(("pca", "random")),

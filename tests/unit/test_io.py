@@ -80,3 +80,51 @@ def test_an_array_changed_inside_a_valid_npz_is_a_checksum_error(tmp_path):
             zf.writestr(name, data)
     with pytest.raises(DataFileError, match="checksum mismatch"):
         io.read_npz(path)
+
+
+CAPPED_WRITER = r"""
+import resource, sys
+from latentlab import io
+from latentlab.cli import run_stage
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # files above 4 KiB: EFBIG
+def main(argv):
+    io.atomic_write_bytes(sys.argv[1], b"x" * 100_000)
+raise SystemExit(run_stage(main))
+"""
+
+
+def test_a_write_the_file_system_refuses_is_one_line_and_keeps_the_old_file(tmp_path):
+    """A real OS fault (the process's file-size limit, so no root is needed): one line naming
+    the file and the fix, exit 1, the old output untouched and no temp file left behind."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "model.pt"
+    target.write_bytes(b"old")
+    result = subprocess.run([sys.executable, "-c", CAPPED_WRITER, str(target)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot write {target}: file too large")
+    assert "raise the limit and rerun" in line and "outputs already in place are whole" in line
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_an_os_error_outside_the_atomic_writers_is_one_line_too(tmp_path):
+    """A library writing its own file (not through latentlab.io) onto a full disk: /dev/full
+    answers every write with ENOSPC."""
+    from latentlab.cli import run_stage
+
+    def main(argv):
+        with open("/dev/full", "wb", buffering=0) as fh:
+            fh.write(b"x")
+
+    import contextlib
+    import io as stdio
+
+    err = stdio.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert run_stage(main) == 1
+    assert err.getvalue().startswith("error: cannot write an output (the OS named no file): no "
+                                     "space left on the device: free space there")

@@ -169,15 +169,18 @@ def test_a_read_only_database_is_named_as_the_cause_in_one_line(read_only, capfd
     with pytest.raises(TrackingError) as raised:
         with stage_run("train@ae", {}, {}):
             pass
-    assert str(raised.value) == (f"MLflow tracking at {uri} failed: {cause}; or set "
-                                 "tracking.on_failure: warn")
-    assert capfd.readouterr().err == ""  # none of MLflow's ERROR records and tracebacks
+    log = read_only.parent / "mlflow-pending" / "tracking-errors.log"
+    assert str(raised.value) == (f"MLflow tracking at {uri} failed: {cause}; MLflow's own log "
+                                 f"of it: {log}; or set tracking.on_failure: warn")
+    assert capfd.readouterr().err == ""  # none of MLflow's ERROR records and tracebacks...
+    logged = log.read_text()  # ...which went to the log the line names, tracebacks included
+    assert "Traceback" in logged and "attempt to write a readonly database" in logged
 
     with stage_run("train@ae", {}, {}, on_failure="warn"):
         pass
     (line,) = capfd.readouterr().err.splitlines()
-    assert line.startswith(f"warning: MLflow tracking at {uri} failed: {cause}. The run was "
-                           "saved to ")
+    assert line.startswith(f"warning: MLflow tracking at {uri} failed: {cause}; MLflow's own "
+                           f"log of it: {log}. The run was saved to ")
 
 
 def test_each_cause_gets_its_own_advice():
@@ -240,3 +243,61 @@ def test_the_reap_command_against_a_dead_server_is_one_line(tmp_path):
         f"error: MLflow tracking at http://127.0.0.1:{port} failed: the server does not answer "
         "(Connection refused); start the server, or unset MLFLOW_TRACKING_URI to use the local "
         "mlflow.db"]
+
+
+def _marker(name: str, owner_tags: dict, *, start_id: str, **extra) -> dict:
+    from latentlab.tracking.run_record import START_ID_TAG
+    from latentlab.tracking.store import experiment_name
+
+    return {"name": name, "params": {"train.vae.beta": "2.0"},
+            "tags": {"dvc.stage": name, START_ID_TAG: start_id}, "owner": owner_tags,
+            "experiment": experiment_name(), "uri": tracking_uri(), "start_ms": 1_000_000,
+            **extra}
+
+
+def test_a_stage_killed_before_its_run_existed_is_recorded_killed_from_its_marker(store, capsys):
+    """SIGKILL of stage and worker in the second or two before the worker creates the run: the
+    start marker is all that is left, and the reaper makes it a KILLED run (issue 17, item 1)."""
+    from latentlab.tracking.run_record import START_ID_TAG, mark_started, started_dir
+
+    client, experiment_id = _client()
+    markers = started_dir()
+    dead = _dead_pid_tags()
+    mark_started(markers / "train@vae-dead.json", _marker("train@vae", dead, start_id="dead"))
+    mark_started(markers / "train@ae-alive.json", _marker("train@ae", owner.owner_tags(),
+                                                          start_id="alive"))
+    made = client.create_run(experiment_id, run_name="train@dae",
+                             tags={START_ID_TAG: "made"}).info.run_id
+    client.set_terminated(made)  # the worker made the run, then died before deleting the marker
+    mark_started(markers / "train@dae-made.json", _marker("train@dae", _dead_pid_tags(),
+                                                          start_id="made"))
+    mark_started(markers / "other-store.json", _marker("train@vae", _dead_pid_tags(),
+                                                       start_id="x", uri="sqlite:////elsewhere"))
+    assert tracking_main(["reap"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    (recorded,) = client.search_runs([experiment_id], f"tags.`{START_ID_TAG}` = 'dead'")
+    assert line == (f"recorded run {recorded.info.run_id} (train@vae): killed with its worker, "
+                    f"pid {dead[owner.PID_TAG]}, before the run was created; set KILLED")
+    assert recorded.info.status == "KILLED" and recorded.info.run_name == "train@vae"
+    assert recorded.data.params == {"train.vae.beta": "2.0"}
+    assert recorded.data.tags[owner.ENDED_BY_TAG] == "reaper"
+    assert recorded.info.start_time == 1_000_000
+    assert len(client.search_runs([experiment_id], f"tags.`{START_ID_TAG}` = 'made'")) == 1
+    assert sorted(p.name for p in markers.iterdir()) == ["other-store.json", "train@ae-alive.json"]
+    assert tracking_main(["reap"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["no orphaned runs"]
+
+
+def test_a_stage_run_leaves_no_marker_once_its_run_exists(store):
+    """The worker deletes the marker when it has created the run (and the stage at its end)."""
+    from latentlab.tracking.run_record import START_ID_TAG, started_dir
+
+    with stage_run("evaluate", {"a": 1}, {"dvc.stage": "evaluate"}) as run:
+        deadline = time.monotonic() + 60
+        while run.run_id is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run.run_id is not None
+        assert list(started_dir().glob("*.json")) == []
+    client, _ = _client()
+    assert client.get_run(run.run_id).data.tags[START_ID_TAG]
+    assert list(started_dir().glob("*.json")) == []

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from latentlab.errors import StageTerminated, TrackingError, one_line
-from latentlab.tracking.run_record import save_pending, truncated_params
+from latentlab.tracking.owner import owner_tags
+from latentlab.tracking.run_record import (START_ID_TAG, mark_started, new_start, save_pending,
+                                           truncated_params)
 from latentlab.tracking.store import (
     experiment_name,
     git_commit,
@@ -63,11 +65,13 @@ class StageRun:
         self.run_id: str | None = None
         self.error: str | None = None  # one line: what the store (or the worker) refused
         params = truncated_params(params)
+        start_id, self._marker = new_start(name)
+        tags = {**tags, START_ID_TAG: start_id}
         self.record: dict[str, Any] = {"name": name, "params": params, "tags": tags,
                                        "events": []}
         self._outbox: queue.Queue = queue.Queue()
         self._outbox.put(("open", {"name": name, "params": params, "tags": tags,
-                                   "warm": tuple(warm)}))
+                                   "warm": tuple(warm), "marker": str(self._marker)}))
         reply_fd, worker_fd = os.pipe()
         try:
             self._worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(worker_fd)],
@@ -79,6 +83,11 @@ class StageRun:
         finally:
             os.close(worker_fd)
         if self._worker is not None:
+            # the worker owns the run; until it has created it, this marker stands for it
+            mark_started(self._marker, {"name": name, "params": params, "tags": tags,
+                                        "owner": owner_tags(self._worker.pid),
+                                        "experiment": experiment_name(), "uri": tracking_uri(),
+                                        "start_ms": int(time.time() * 1000)})
             self._replies = os.fdopen(reply_fd, "rb")
             threading.Thread(target=self._send_all, name=f"mlflow-send-{name}",
                              daemon=True).start()
@@ -156,6 +165,7 @@ class StageRun:
             self._receiver.join()  # every reply read: the last one says how the run ended
             if code != 0 and self.error is None:
                 self.error = f"the tracking worker ({WORKER_MODULE}) exited with status {code}"
+        self._marker.unlink(missing_ok=True)  # the run exists, or the failure is reported here
         if self.error is None:
             return
         if self.on_failure == "warn":

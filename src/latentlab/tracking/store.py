@@ -66,11 +66,49 @@ def git_commit(root: Path) -> str | None:
 
 
 class _NoErrorRecords(logging.Filter):
-    """Drop MLflow's ERROR records: a store failure is logged there with its traceback and
-    then raised, and the raised exception is what we report, in one line."""
+    """Keep MLflow's ERROR records off the terminal: a store failure is logged there with its
+    traceback and then raised, and the raised exception is what we report, in one line. The
+    records go to :func:`error_log` instead, which that line names."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno < logging.ERROR
+
+
+ERROR_LOG = Path("mlflow-pending") / "tracking-errors.log"  # under the repo root, git-ignored
+
+
+class _ErrorLogHandler(logging.FileHandler):
+    """Appends MLflow's, alembic's and SQLAlchemy's ERROR records (tracebacks included) to
+    the error log, creating it on the first one; counts them, so a one-line error can say
+    where the details went only when there are any."""
+
+    def __init__(self, path: Path):
+        super().__init__(path, delay=True, encoding="utf-8")
+        self.setLevel(logging.ERROR)
+        self.setFormatter(logging.Formatter("%(asctime)s pid %(process)d %(name)s "
+                                            "%(levelname)s: %(message)s"))
+        self.emitted = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.emitted += 1
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        super().emit(record)
+
+
+_error_log: _ErrorLogHandler | None = None
+
+
+def error_log() -> Path:
+    """``<repo root>/mlflow-pending/tracking-errors.log``: where the store's own ERROR records
+    (with their tracebacks) go instead of the stage's stderr."""
+    return repo_root() / ERROR_LOG
+
+
+def error_log_note() -> str:
+    """``"; details: <log>"`` when this process wrote ERROR records to the log, else ``""``."""
+    if _error_log is None or not _error_log.emitted:
+        return ""
+    return f"; MLflow's own log of it: {_error_log.baseFilename}"
 
 
 def _configure_mlflow() -> None:
@@ -86,12 +124,19 @@ def _configure_mlflow() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     import mlflow  # noqa: F401  (configures its loggers on import; then we override)
 
-    for name in ("mlflow", "alembic"):
+    global _error_log
+    if _error_log is None:
+        _error_log = _ErrorLogHandler(error_log())
+    for name in ("mlflow", "alembic", "sqlalchemy"):
         logger = logging.getLogger(name)
-        logger.setLevel(logging.WARNING)
+        if name != "sqlalchemy":
+            logger.setLevel(logging.WARNING)
         for handler in logger.handlers:
-            if not any(isinstance(f, _NoErrorRecords) for f in handler.filters):
+            if handler is not _error_log and \
+                    not any(isinstance(f, _NoErrorRecords) for f in handler.filters):
                 handler.addFilter(_NoErrorRecords())
+        if _error_log not in logger.handlers:
+            logger.addHandler(_error_log)
 
 
 def open_experiment(client, uri: str, name: str) -> str:

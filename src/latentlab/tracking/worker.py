@@ -19,7 +19,9 @@ one argument, so MLflow's own prints on stdout/stderr never mix in):
   ``("closed", text or None)``.
 
 If stdin closes without ``end`` the stage process died (SIGKILL, OOM): the
-run is ended KILLED instead of being left RUNNING for ever. SIGINT and SIGTERM
+run is ended KILLED instead of being left RUNNING for ever. Once its own run
+is open, the worker also ends the runs whose owners are gone (the reaper), so
+the next stage of a plain ``dvc repro`` cleans up after a killed one. SIGINT and SIGTERM
 are ignored here: a Ctrl-C reaches the whole process group, and the stage
 itself decides the run's status and tells us. This process is the run's owner
 (:mod:`latentlab.tracking.owner`): if it is killed too, the reaper ends the run.
@@ -41,11 +43,14 @@ import io
 import pickle
 import signal
 import sys
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from latentlab.errors import one_line
 from latentlab.tracking.mlflow_runs import resolve_parent, send_event, start_run
-from latentlab.tracking.store import experiment_name, open_client, open_experiment, tracking_uri
+from latentlab.tracking.reaper import reap
+from latentlab.tracking.store import (error_log_note, experiment_name, open_client,
+                                      open_experiment, tracking_uri)
 from latentlab.tracking.store_errors import RETRY_SECONDS, describe, retrying
 
 PARTIAL_RETRY_SECONDS = 5.0
@@ -70,13 +75,16 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
         parent, tags = resolve_parent(client, experiment_id, opening["tags"])
         run_id = start_run(client, opening["name"], opening["params"], tags,
                            experiment_id)
+        if opening.get("marker"):  # the run exists now: the stage's start marker has done its job
+            Path(opening["marker"]).unlink(missing_ok=True)
         reply("started", run_id, tags)
     except BaseException as exc:  # noqa: BLE001 - the stage decides what a failure means
-        error = describe(exc, uri)
+        error = describe(exc, uri) + error_log_note()
         reply("error", error)
     if error is None:
         for target in opening.get("warm", ()):
             warm(target)
+        reap_orphans(client, experiment_id)
 
     status = "KILLED"  # if stdin closes without "end", the stage process is gone
     while True:
@@ -92,11 +100,11 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
         try:
             retrying(_deliver, client, run_id, parent, kind, payload)
         except BaseException as exc:  # noqa: BLE001
-            error = describe(exc, uri)
+            error = describe(exc, uri) + error_log_note()
             reply("error", error)
     if run_id is not None:
         ended = end_run(client, run_id, parent, status, partial=error is not None)
-        error = error or (None if ended is None else describe(ended, uri))
+        error = error or (None if ended is None else describe(ended, uri) + error_log_note())
     reply("closed", error)
     return 0
 
@@ -117,6 +125,22 @@ def end_run(client, run_id: str, parent, status: str, *, partial: bool) -> Excep
     except Exception as exc:  # noqa: BLE001 - the reaper ends it once this process is gone
         return exc
     return None
+
+
+def reap_orphans(client, experiment_id: str) -> None:
+    """End the runs that killed processes left RUNNING (:mod:`latentlab.tracking.reaper`),
+    one stderr line per run ended. Done by every stage's worker, so plain ``dvc repro`` (not
+    only ``make repro``) cleans up after a SIGKILL; it runs while the stage computes, and a
+    failure here is only a warning: the run of this stage is not at stake."""
+    try:
+        result = reap(client, experiment_id)
+    except Exception as exc:  # noqa: BLE001
+        print(f"warning: the runs left RUNNING by killed processes were not checked: "
+              f"{describe(exc, tracking_uri())}", file=sys.stderr)
+        return
+    for line in result.lines():  # what it ended; not what it left alone (said by `reap`)
+        if line.startswith(("reaped run", "recorded run")):
+            print(f"MLflow: {line}", file=sys.stderr)
 
 
 def warm(target: str) -> None:
