@@ -33,7 +33,6 @@ import tempfile
 import threading
 from pathlib import Path
 
-from latentlab import params
 from latentlab.errors import one_line
 from latentlab.tracking import parent_run
 from latentlab.tracking.mlflow_runs import log_params
@@ -73,18 +72,16 @@ class ParentCreator(threading.Thread):
     def run(self) -> None:
         experiment_id = None
         try:
-            import yaml
-
             self.client = open_client()
             experiment_id = open_experiment(self.client, tracking_uri(),
                                             experiment_name())
-            tags = {**parent_run.parent_tags(standard_tags("pipeline", "-"), self.command),
+            source = "dvc exp run" if self.command.startswith("dvc exp") else "dvc repro"
+            tags = {**parent_run.parent_tags(standard_tags("pipeline", "-"), self.command,
+                                             source),
                     **owner_tags()}  # this process ends the parent; if it is killed, the reaper
             run = self.client.create_run(experiment_id, run_name=self.command, tags=tags)
             self.run_id = run.info.run_id
-            raw = yaml.safe_load(Path("params.yaml").read_text()) if Path("params.yaml").exists() \
-                else {}
-            log_params(self.client, self.run_id, params.flatten(raw or {}))
+            log_params(self.client, self.run_id, parent_run.pipeline_params())
         except BaseException as exc:  # noqa: BLE001 - reported once, below
             self.error = exc
         finally:

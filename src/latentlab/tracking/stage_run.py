@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from latentlab.errors import StageTerminated, TrackingError, one_line
+from latentlab.tracking.owner import process_started_at
 from latentlab.tracking.run_record import save_pending, truncated_params
 from latentlab.tracking.store import (
     experiment_name,
@@ -36,6 +37,7 @@ from latentlab.tracking.store import (
 from latentlab.tracking.store_errors import failure_line
 
 WORKER_MODULE = "latentlab.tracking.worker"
+SPLITS_TAG = "latentlab.splits_sha256"  # sha256 of the stage's splits.npz (see standard_tags)
 
 
 class StageRun:
@@ -63,11 +65,13 @@ class StageRun:
         self.run_id: str | None = None
         self.error: str | None = None  # one line: what the store (or the worker) refused
         params = truncated_params(params)
+        now = time.time()
+        start_ms = int(1000 * min(now, process_started_at() or now))  # the stage's own start
         self.record: dict[str, Any] = {"name": name, "params": params, "tags": tags,
-                                       "events": []}
+                                       "start_ms": start_ms, "events": []}
         self._outbox: queue.Queue = queue.Queue()
         self._outbox.put(("open", {"name": name, "params": params, "tags": tags,
-                                   "warm": tuple(warm)}))
+                                   "start_ms": start_ms, "warm": tuple(warm)}))
         reply_fd, worker_fd = os.pipe()
         try:
             self._worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(worker_fd)],
@@ -160,6 +164,7 @@ class StageRun:
             return
         if self.on_failure == "warn":
             self.record["status"] = status
+            self.record["end_ms"] = int(time.time() * 1000)
             if self.run_id is not None:  # the part the store took; the replay replaces it
                 self.record["partial"] = {"uri": tracking_uri(), "run_id": self.run_id}
             saved = save_pending(self.record)
@@ -224,17 +229,40 @@ class StageRun:
             self._replies.close()
 
 
-def standard_tags(stage: str, params_hash: str, data_checksum: str | None = None) -> dict[str, str]:
-    """Tags that link a run to the code, the DVC stage and experiment, and its inputs."""
+def source_tags(script: str | Path | None = None) -> dict[str, str]:
+    """``mlflow.source.name`` (the script, relative to the repository: ``stages/train.py``) and
+    ``mlflow.source.type`` ``LOCAL``.
+
+    MLflow 3.17's runs table shows the source name as its Source column, and the run page
+    shows ``mlflow.source.git.commit`` only beside a source name: without these the commit,
+    though tagged, appears nowhere but the tags list.
+    """
+    script = Path(script if script is not None else sys.argv[0]).resolve()
+    try:
+        name = script.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        name = script.name
+    return {"mlflow.source.name": name, "mlflow.source.type": "LOCAL"}
+
+
+def standard_tags(stage: str, params_hash: str, splits_checksum: str | None = None
+                  ) -> dict[str, str]:
+    """Tags that link a run to the code, the DVC stage and experiment, and its inputs.
+
+    ``splits_checksum`` is the sha256 of the stage's ``--data`` file, the preprocess stage's
+    ``splits.npz``: tagged ``latentlab.splits_sha256``, not a bare "data sha256", since the
+    report's data checksum is another file's (the raw data set's, ``source.json``).
+    """
     root = repo_root()
-    tags = {"dvc.stage": os.environ.get("DVC_STAGE", stage), "latentlab.params_hash": params_hash}
+    tags = {"dvc.stage": os.environ.get("DVC_STAGE", stage), "latentlab.params_hash": params_hash,
+            **source_tags()}
     commit = git_commit(Path.cwd()) or git_commit(root)
     if commit:
         tags["mlflow.source.git.commit"] = commit
     if os.environ.get("DVC_EXP_NAME"):
         tags["dvc.exp_name"] = os.environ["DVC_EXP_NAME"]
-    if data_checksum:
-        tags["latentlab.data_sha256"] = data_checksum
+    if splits_checksum:
+        tags[SPLITS_TAG] = splits_checksum
     return tags
 
 
@@ -260,12 +288,11 @@ def track_stage(stage: str, p: Any, prefix: str, *, data: str | Path, params_fil
         yield run
         atomic_write_json(link, {"stage": stage,
                                  "params_hash": tags["latentlab.params_hash"],
-                                 "data_sha256": tags["latentlab.data_sha256"],
+                                 "splits_sha256": tags[SPLITS_TAG],
                                  "mlflow_filter": (
                                      f"tags.`latentlab.params_hash` = "
                                      f"'{tags['latentlab.params_hash']}' and "
-                                     f"tags.`latentlab.data_sha256` = "
-                                     f"'{tags['latentlab.data_sha256']}'")})
+                                     f"tags.`{SPLITS_TAG}` = '{tags[SPLITS_TAG]}'")})
 
 
 def find_runs(link_file: str | Path) -> list:
