@@ -482,6 +482,8 @@ DIRECT_SECTIONS = {
 }
 TOP_LEVEL = ("seed", "data", "preprocess", "train", "dae_sweep", "baselines", "evaluate",
              "latent_stats", "report", "tracking")
+RUN_TIME_SECTIONS = ("tracking",)  # read when a stage runs, listed by no stage: no result
+#                                    depends on them (the report leaves them out, see values_text)
 ALL_SECTIONS = ("data", "preprocess", *(f"train.{m}" for m in MODELS), "dae_sweep",
                 *(f"baselines.{m}" for m in BASELINES), "evaluate", "latent_stats", "report",
                 "tracking")
@@ -699,3 +701,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def values_text(path: str | Path) -> str:
+    """The values of ``params.yaml`` that results depend on, as YAML: every section but
+    :data:`RUN_TIME_SECTIONS`, in file order, with no comments or layout.
+
+    What the report shows as its params. The report stage lists exactly these sections as
+    DVC params, which DVC compares by value, so an edit of a comment or of ``tracking:``
+    reruns no stage; showing the file verbatim would need it as a file dep, rerun by any byte.
+    """
+    import yaml
+
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    kept = {k: v for k, v in raw.items() if k not in RUN_TIME_SECTIONS}
+    return yaml.safe_dump(kept, sort_keys=False, default_flow_style=False, width=100,
+                          allow_unicode=True)

@@ -3,7 +3,8 @@
 MLflow 3.17's UI opens on its GenAI view. `python -m latentlab.tracking ui` (what `make ui`
 runs) prints the experiment's runs-table URL and starts the real `mlflow ui`, here on a free
 port, in its own process group, against a small SQLite store with one run; headless Chromium
-opens the printed URL and must show that run's name on the first screen. The "browser" the
+opens the printed URL and must show that run's name, and its source (``mlflow.source.name``,
+as stage runs are tagged), on the first screen. The "browser" the
 command itself opens once the server answers is a script (BROWSER) that notes the URL.
 """
 
@@ -14,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -34,7 +36,11 @@ def _store_with_one_run(root, monkeypatch) -> str:
 
     client = open_client()
     experiment_id = open_experiment(client, os.environ["MLFLOW_TRACKING_URI"], experiment_name())
-    run = client.create_run(experiment_id, run_name=RUN_NAME)
+    from latentlab.tracking.stage_run import source_tags
+
+    # the tags a stage run gets: MLflow's runs table shows the source in its Source column
+    run = client.create_run(experiment_id, run_name=RUN_NAME,
+                            tags=source_tags(Path.cwd() / "stages" / "train.py"))
     client.log_metric(run.info.run_id, "vae/knn_accuracy", 0.93)
     client.set_terminated(run.info.run_id)
     return experiment_id
@@ -68,5 +74,8 @@ def test_make_ui_prints_the_runs_url_and_the_browser_shows_the_run_first(tmp_pat
         page = check_page(url, tmp_path / "ui.png", wait_for="body", text=RUN_NAME, timeout=180)
         assert page.title.startswith("Runs")
         assert page.text_top is not None and 0 <= page.text_top < WINDOW[1]  # no scrolling
+        source = check_page(url, tmp_path / "source.png", wait_for="body", text="train.py",
+                            timeout=120)  # the Source column, shown by default
+        assert source.text_top is not None and 0 <= source.text_top < WINDOW[1]
     finally:
         stop_group(ui)

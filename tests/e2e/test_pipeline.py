@@ -94,7 +94,7 @@ def test_a_link_file_finds_the_mlflow_run_that_made_the_outputs(pipeline, monkey
     monkeypatch.setenv("DVC_ROOT", str(pipeline.root))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     link = pipeline.json("outputs/train/vae/link.json")
-    assert set(link) == {"stage", "params_hash", "data_sha256", "mlflow_filter"}  # no run id
+    assert set(link) == {"stage", "params_hash", "splits_sha256", "mlflow_filter"}  # no run id
     (run,) = find_runs(pipeline.root / "outputs/train/vae/link.json")
     # β went 1.0 → 0.5 → 1.0: the workspace holds the first run's outputs, restored
     assert run.info.run_name == "train@vae" and run.data.params["train.vae.beta"] == "1.0"

@@ -199,3 +199,27 @@ def test_the_wrapper_reaps_runs_whose_owner_is_gone_and_owns_its_parent(store, t
     parent = runs["dvc repro"]
     assert parent.data.tags[owner.PID_TAG] == str(os.getpid())
     assert parent.data.tags[owner.HOST_TAG] == owner.owner_tags()[owner.HOST_TAG]
+
+
+def test_an_experiments_parent_carries_all_of_params_yaml_and_a_source(store, monkeypatch):
+    (store / "params.yaml").write_text("seed: 0\ntrain:\n  vae:\n    beta: 2.0  # -S wrote it\n"
+                                       "tracking:\n  on_failure: fail\n")
+    monkeypatch.setenv("DVC_EXP_NAME", "beta-two")
+    with stage_run("train@vae", {"train.vae.beta": 2.0}, standard_tags("train@vae", "h")):
+        pass
+    _, runs = _runs()
+    parent = runs["dvc exp beta-two"]
+    assert parent.data.params == {"seed": "0", "train.vae.beta": "2.0",
+                                  "tracking.on_failure": "fail"}
+    assert parent.data.tags["mlflow.source.name"] == "dvc exp run"
+    assert parent.data.tags["mlflow.source.type"] == "LOCAL"
+
+
+def test_the_wrappers_parent_names_its_source(store, tmp_path, monkeypatch):
+    _fake_dvc(tmp_path, monkeypatch)
+    (store / "params.yaml").write_text("seed: 3\n")
+    pipeline_run.main(["repro"])
+    _, runs = _runs()
+    tags = runs["dvc repro"].data.tags
+    assert (tags["mlflow.source.name"], tags["mlflow.source.type"]) == ("dvc repro", "LOCAL")
+    assert runs["dvc repro"].data.params == {"seed": "3"}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from latentlab import io
 from latentlab.analysis.sweep import sweep_rows
@@ -396,7 +397,7 @@ def write_inputs(root: Path, stats: dict = STATS, likelihood: str = "bernoulli",
                    collapsed)
     _write_plots(root, rng, y["test"], tsne_rows, plot_points)
     _write_evaluation(root, rng, sweep, grid_models, labelled)
-    (root / "params.yaml").write_text(PARAMS_YAML)
+    (root / "params.yaml").write_text(f"# a comment\n{PARAMS_YAML}tracking:\n  on_failure: warn\n")
     return ReportPaths(
         source=root / "data/raw/source.json", data=root / "data/processed/splits.npz",
         codes={m: root / (f"outputs/train/{m}/codes.npz" if m in MODELS
@@ -808,7 +809,8 @@ def test_provenance_says_not_installed(monkeypatch):
 
 def test_provenance_holds_params_and_no_run_identity(built):
     md = (built / "report.md").read_text()
-    assert "```yaml\n" + PARAMS_YAML in md
+    shown = md.split("```yaml\n")[-1].split("```")[0]  # the values, not the file's text
+    assert yaml.safe_load(shown) == yaml.safe_load(PARAMS_YAML) and "#" not in shown
     assert "ab" * 32 in md
     html = (built / "report.html").read_text()
     assert "<details>" in html and "n_examples: 6" in html

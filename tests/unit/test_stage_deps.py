@@ -89,3 +89,13 @@ def test_each_stage_lists_its_own_params_sections_whole(name):
         assert section in listed, f"{name}: list `{section}` whole, not key by key"
         assert not any(p.startswith(section + ".") for p in listed), \
             f"{name}: `{section}` is listed whole; drop its single keys"
+
+
+def test_the_report_lists_the_params_it_shows_and_not_params_yaml_as_a_file():
+    import yaml
+
+    from latentlab.params import RUN_TIME_SECTIONS, TOP_LEVEL
+
+    report = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["report"]
+    assert _listed_params(report) == [s for s in TOP_LEVEL if s not in RUN_TIME_SECTIONS]
+    assert "params.yaml" not in report["deps"]  # a file dep reruns it on a comment edit

@@ -192,3 +192,25 @@ def test_a_stage_killed_by_sigkill_leaves_its_run_killed_not_running(store):
             break
         time.sleep(0.2)
     assert r.info.status == "KILLED"
+
+
+def test_a_stage_runs_duration_covers_the_stages_work(store):
+    import time
+
+    started = time.time()
+    with stage_run("evaluate", {}, {}):  # the worker needs ~2 s to import mlflow: more than this
+        time.sleep(0.5)
+    wall = time.time() - started
+    _, (r,) = _runs(tracking_uri())
+    assert (r.info.end_time - r.info.start_time) / 1000 >= wall
+    assert r.info.start_time / 1000 <= started  # the stage process's start, not the worker's
+
+
+def test_stage_tags_name_the_script_and_the_splits_checksum(store, monkeypatch):
+    from latentlab.tracking.stage_run import source_tags
+
+    assert source_tags(store / "stages/train.py") == {"mlflow.source.name": "stages/train.py",
+                                                      "mlflow.source.type": "LOCAL"}
+    tags = standard_tags("train@vae", "abc", "f00d")
+    assert tags["latentlab.splits_sha256"] == "f00d" and "latentlab.data_sha256" not in tags
+    assert tags["mlflow.source.type"] == "LOCAL"

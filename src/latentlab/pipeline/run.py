@@ -1,6 +1,8 @@
 """``python -m latentlab.pipeline.run repro|exp run [DVC ARGS]``: DVC under one parent MLflow run.
 
-``make repro`` runs this. DVC starts at once; the parent run is created in a
+``make repro`` runs this. DVC's stdout passes through :mod:`latentlab.pipeline.progress`,
+which numbers the stages as DVC reaches them (``[3/14, 0:42] Running stage 'train@vae':``).
+DVC starts at once; the parent run is created in a
 thread meanwhile (importing MLflow and opening the store take ~2 s, which
 would otherwise delay every ``repro``, even a no-op one), and its id reaches
 the stages through the file named in ``LATENTLAB_PARENT_RUN_FILE`` (see
@@ -33,8 +35,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from latentlab import params
 from latentlab.errors import one_line
+from latentlab.pipeline import progress
 from latentlab.tracking import parent_run
 from latentlab.tracking.mlflow_runs import log_params
 from latentlab.tracking.owner import owner_tags
@@ -73,18 +75,16 @@ class ParentCreator(threading.Thread):
     def run(self) -> None:
         experiment_id = None
         try:
-            import yaml
-
             self.client = open_client()
             experiment_id = open_experiment(self.client, tracking_uri(),
                                             experiment_name())
-            tags = {**parent_run.parent_tags(standard_tags("pipeline", "-"), self.command),
+            source = "dvc exp run" if self.command.startswith("dvc exp") else "dvc repro"
+            tags = {**parent_run.parent_tags(standard_tags("pipeline", "-"), self.command,
+                                             source),
                     **owner_tags()}  # this process ends the parent; if it is killed, the reaper
             run = self.client.create_run(experiment_id, run_name=self.command, tags=tags)
             self.run_id = run.info.run_id
-            raw = yaml.safe_load(Path("params.yaml").read_text()) if Path("params.yaml").exists() \
-                else {}
-            log_params(self.client, self.run_id, params.flatten(raw or {}))
+            log_params(self.client, self.run_id, parent_run.pipeline_params())
         except BaseException as exc:  # noqa: BLE001 - reported once, below
             self.error = exc
         finally:
@@ -147,14 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     command = "dvc " + " ".join(args)
     with tempfile.TemporaryDirectory(prefix="latentlab-parent-") as tmp:
         handoff = Path(tmp) / "parent.json"
-        env = {**os.environ, parent_run.PARENT_FILE_ENV: str(handoff)}
-        proc = subprocess.Popen(["dvc", *args], env=env)
+        env = {**os.environ, parent_run.PARENT_FILE_ENV: str(handoff),
+               "PYTHONUNBUFFERED": "1"}  # stages' lines reach the pipe as they are printed
+        lines = progress.StageLines(progress.visited_count(args[1:]),
+                                    drop_push_hint=not progress.has_remote())
+        proc = subprocess.Popen(["dvc", *args], env=env, stdout=subprocess.PIPE, text=True,
+                                bufsize=1, errors="replace")
         creator = ParentCreator(command, handoff)
         creator.start()
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
         try:
+            progress.pump(proc.stdout, lines, sys.stdout)
             returncode = proc.wait()
         except KeyboardInterrupt:  # the terminal sent SIGINT to DVC too; wait for it to stop
+            progress.pump(proc.stdout, lines, sys.stdout)  # its last lines, or it blocks on them
             proc.wait()  # DVC exits 1 or 255 on Ctrl-C: the run was interrupted, not failed
             returncode = 128 + signal.SIGINT  # KILLED, and the shell's code for Ctrl-C
         finally:

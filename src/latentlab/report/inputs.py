@@ -200,7 +200,11 @@ class ReportInputs:
         (criterion -> level, from the scores JSON), ``scores`` (the score names:
         :func:`~latentlab.report.inputs_files.sweep_scores`).
     params_text : str
-        ``params.yaml`` verbatim.
+        The values of ``params.yaml`` the results depend on
+        (:func:`latentlab.params.values_text`: no comments, no ``tracking``).
+    splits_sha256 : str
+        sha256 of ``splits.npz``: what every stage's MLflow run tags
+        ``latentlab.splits_sha256``.
     vae_params : TrainParams
         ``train.vae`` (β and its KL schedule), as the training stage read it.
     """
@@ -224,6 +228,7 @@ class ReportInputs:
     dae_sweep: dict
     params_text: str = field(repr=False)
     vae_params: TrainParams
+    splits_sha256: str = ""
 
 
 def method_path(text: str) -> tuple[str, Path]:

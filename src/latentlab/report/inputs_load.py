@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Mapping
 
 from latentlab import params as params_module
-from latentlab.io import DataFileError, read_npz
+from latentlab.io import DataFileError, read_npz, sha256_file
 from latentlab.params import BASELINES, MODELS
 from latentlab.report.inputs import METHODS, ReportInputs, ReportPaths
 from latentlab.report.inputs_checks import (
@@ -68,7 +68,8 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
                                     ("baseline-metrics", paths.baseline_metrics, BASELINES)):
         _require_methods(mapping, expected, flag)
     splits = read_npz(paths.data, required=SPLIT_KEYS)
-    params_text = read_text(paths.params)
+    read_text(paths.params)  # a missing or unreadable file: one line that names it
+    params_text = params_module.values_text(paths.params)
     source = read_object(paths.source, SOURCE_KEYS)
     meta = {} if paths.meta is None else read_object(paths.meta, ())
     has_labels = agreed_has_labels(paths, source, meta, splits)
@@ -94,6 +95,7 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
         kl_per_dim=read_kl_per_dim(paths.kl_per_dim, latent_stats["vae"]),
         dae_sweep=read_dae_sweep(paths, has_labels),
         params_text=params_text,
+        splits_sha256=sha256_file(paths.data),
         vae_params=params_module.load("train.vae", paths.params),
     )
     check_shapes(inputs, paths)

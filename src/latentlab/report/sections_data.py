@@ -230,7 +230,9 @@ def data_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dic
         _p(f"{raw} scaled to [0, 1]; the splits span [{fmt(lo)}, {fmt(hi)}]. "
            + binarize_sentence(inputs)),
         _p(likelihood_sentence(inputs)),
-        _p(f"Data checksum (sha256): `{src['sha256'][:SHA_SHORT]}…` (in full under Provenance)."),
+        _p(f"Source data checksum (sha256 of the data set as downloaded, before the splits): "
+           f"`{src['sha256'][:SHA_SHORT]}…` (in full under Provenance, beside the splits', "
+           "which MLflow's runs tag `latentlab.splits_sha256`)."),
         _fig(refs["data_examples"]),
     ]
     return blocks

@@ -3,7 +3,7 @@
 Where the code and data are identified (``dvc.lock``, committed beside the report; each
 run's git commit on its MLflow run), the data's checksums and origin
 (:func:`~latentlab.report.sections_data.provenance_items`), the versions of
-Python and of the packages behind the results, and ``params.yaml`` verbatim. No
+Python and of the packages behind the results, and the values of ``params.yaml``. No
 timestamp, run id or git commit: the report is a DVC output, a function of its deps
 alone, so a fresh clone re-renders the committed bytes.
 """
@@ -28,7 +28,8 @@ PROVENANCE = (
     "report: `make changes` (`python -m latentlab.report.changes`) prints it and writes the "
     "git-ignored `reports/changes.md`, and `make repro` does so after every run and logs it "
     "to the pipeline's parent MLflow run (`report/changes.md`). Package versions are those "
-    "installed when the report was rendered; the params are the whole `params.yaml` below. "
+    "installed when the report was rendered; the params below are every value of "
+    "`params.yaml` but `tracking` (which changes no result), without its comments. "
     "The report holds no timestamp, run id or git commit: it is a DVC output and changes "
     "only when its inputs do.")
 
@@ -47,7 +48,10 @@ def package_versions() -> dict[str, str]:
 def provenance_blocks(inputs: ReportInputs) -> list[dict]:
     """The section: what the numbers depend on, as a list, and the params."""
     src = inputs.source
-    items = [("data sha256", src["sha256"]), ("data origin", str(src["origin"]))]
+    items = [("source data sha256 (data/raw, as downloaded)", src["sha256"]),
+             ("splits sha256 (splits.npz; MLflow tag latentlab.splits_sha256)",
+              inputs.splits_sha256),
+             ("data origin", str(src["origin"]))]
     if "sklearn_version" in src:
         items.append(("scikit-learn that produced the data", str(src["sklearn_version"])))
     items += provenance_items(inputs)

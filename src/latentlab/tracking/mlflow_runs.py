@@ -20,22 +20,29 @@ from latentlab.tracking.store_errors import retrying
 
 
 def start_run(client, name: str, params: dict[str, Any], tags: dict[str, str],
-              experiment_id: str | None = None) -> str:
+              experiment_id: str | None = None, start_ms: int | None = None) -> str:
     """Create the run, owned by this process (it ends the run), log its params (truncated to
-    MLflow's limit) and return its id."""
+    MLflow's limit) and return its id.
+
+    ``start_ms`` (ms since the epoch) is when the stage started: the worker creates the run
+    seconds later, once mlflow is imported, and a replay much later, so without it MLflow's
+    Duration would be the logging time only.
+    """
     if experiment_id is None:
         experiment_id = open_experiment(client, tracking_uri(), experiment_name())
     tags = {**tags, **owner_tags()}  # a replayed run's owner is the replay, not the old worker
-    run_id = client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    run_id = client.create_run(experiment_id, run_name=name, tags=tags,
+                               start_time=start_ms).info.run_id
     log_params(client, run_id, params)
     return run_id
 
 
-def resolve_parent(client, experiment_id: str, tags: dict[str, str]):
+def resolve_parent(client, experiment_id: str, tags: dict[str, str],
+                   start_ms: int | None = None):
     """The run's parent (:func:`.parent_run.resolve`) and its tags pointing there."""
     from latentlab.tracking import parent_run
 
-    parent = parent_run.resolve(client, experiment_id, tags)
+    parent = parent_run.resolve(client, experiment_id, tags, start_ms)
     if parent is not None:
         tags = {**tags, "mlflow.parentRunId": parent.run_id}
     return parent, tags
@@ -89,14 +96,16 @@ def replay_pending() -> list[str]:
     replayed = []
     for path in sorted((repo_root() / PENDING_DIR).glob("*.json")):
         record = json.loads(path.read_text())
-        run_id = start_run(client, record["name"], record["params"], record["tags"])
+        run_id = start_run(client, record["name"], record["params"], record["tags"],
+                           start_ms=record.get("start_ms"))
         for kind, payload in record["events"]:
             if kind.startswith("parent_") or kind == "note":
                 continue  # the parent's copy, or what could not be kept
             if kind == "metrics":
                 payload = [tuple(item) for item in payload]
             retrying(send_event, client, run_id, kind, payload)
-        retrying(client.set_terminated, run_id, status=record.get("status", "FINISHED"))
+        retrying(client.set_terminated, run_id, status=record.get("status", "FINISHED"),
+                 end_time=record.get("end_ms"))
         path.unlink()
         replayed.append(run_id)
         partial = record.get("partial") or {}

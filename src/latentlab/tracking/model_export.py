@@ -45,15 +45,16 @@ def signature(input_dim: int, latent_dim: int):
                           outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, latent_dim))]))
 
 
-def save_embedder(model: nn.Module, path: str | Path) -> None:
-    """Write an MLflow PyTorch model directory for ``model``'s encoder at ``path``."""
+def save_embedder(model: nn.Module, path: str | Path, mlflow_model=None) -> None:
+    """Write an MLflow PyTorch model directory for ``model``'s encoder at ``path``
+    (``mlflow_model``: the MLmodel to fill, which names the logged model it belongs to)."""
     import mlflow.pytorch
 
     embedder = Embedder(copy.deepcopy(model).cpu().eval())
     example = np.zeros((2, model.input_dim), dtype=np.float32)  # batch > 1: stays dynamic
     mlflow.pytorch.save_model(
         embedder, str(path), serialization_format="pt2", input_example=example,
-        signature=signature(model.input_dim, model.latent_dim),
+        signature=signature(model.input_dim, model.latent_dim), mlflow_model=mlflow_model,
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}",
                           f"numpy=={np.__version__}"])
 
@@ -76,10 +77,30 @@ def warm_up() -> None:
         save_embedder(VAE(4, (3,), 2), Path(tmp) / ARTIFACT_PATH)
 
 
-def log_embedder(client, run_id: str, model: nn.Module, artifact_path: str = ARTIFACT_PATH):
-    """Save the encoder to a temporary directory and log it as ``artifact_path`` of the run."""
+def log_embedder(client, run_id: str, model: nn.Module, name: str = ARTIFACT_PATH):
+    """Log the encoder as an MLflow 3 *logged model* named ``name``, made by run ``run_id``.
+
+    A logged model, not run artifacts: the experiment's Models tab and the run's Models column
+    list logged models only (run artifacts named ``encoder/`` showed nowhere but the artifact
+    browser). ``runs:/<run id>/encoder`` still loads it: MLflow resolves that URI to the run's
+    logged model of that name. The steps are ``mlflow.pytorch.log_model``'s, done with this
+    worker's client (``log_model`` would open its own, on the global tracking URI): create
+    the model (PENDING) linked to the run, record it as the run's output, save and upload the
+    files, mark it READY.
+    """
     import tempfile
 
+    from mlflow.entities import LoggedModelOutput
+    from mlflow.models import Model
+
+    experiment_id = client.get_run(run_id).info.experiment_id
+    logged = client.create_logged_model(experiment_id, name=name, source_run_id=run_id,
+                                        model_type="encoder")
+    client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
     with tempfile.TemporaryDirectory() as tmp:
-        save_embedder(model, Path(tmp) / artifact_path)
-        client.log_artifacts(run_id, str(Path(tmp) / artifact_path), artifact_path)
+        mlmodel = Model(artifact_path=logged.artifact_location, run_id=run_id,
+                        model_id=logged.model_id, model_uuid=logged.model_id)
+        save_embedder(model, Path(tmp) / name, mlflow_model=mlmodel)
+        client.log_model_artifacts(logged.model_id, str(Path(tmp) / name))
+    client.finalize_logged_model(logged.model_id, "READY")
+    return logged.model_id

@@ -46,6 +46,26 @@ def process_start(pid: int) -> str | None:
     return None if stat is None else stat[1]
 
 
+def process_started_at(pid: int | None = None) -> float | None:
+    """When process ``pid`` (default: this one) started, in seconds since the epoch; None where
+    ``/proc`` cannot tell.
+
+    A stage's MLflow run starts here, not when its tracking worker got round to creating it
+    (after importing mlflow, seconds later, more on a busy machine), so the run's Duration
+    covers the stage's work. The boot time ``btime`` is whole seconds rounded down, so this is
+    at most a second early, never late.
+    """
+    pid = os.getpid() if pid is None else pid
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                     if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError):
+        return None
+    ticks = int(stat[stat.rindex(")") + 2:].split()[22 - 3])
+    return btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
 def owner_state(tags: dict[str, str]) -> str:
     """Whether the owner named by a run's ``tags`` is :data:`ALIVE`, :data:`DEAD`, on an
     :data:`OTHER_HOST` (it cannot be checked from here) or :data:`UNKNOWN` (no owner tags)."""

@@ -73,27 +73,52 @@ def read_parent_file(path: str | Path, timeout: float = WAIT_SECONDS) -> str | N
     return json.loads(path.read_text()).get("run_id")
 
 
-def resolve(client, experiment_id: str, tags: dict[str, str]) -> Parent | None:
+def resolve(client, experiment_id: str, tags: dict[str, str],
+            start_time: int | None = None) -> Parent | None:
     """The parent of the stage run about to be created (see the module docstring)."""
     if os.environ.get(PARENT_FILE_ENV):
         run_id = read_parent_file(os.environ[PARENT_FILE_ENV])
         return Parent(run_id, ended_by_stages=False) if run_id else None
     exp_name = os.environ.get("DVC_EXP_NAME")
     if exp_name:
-        return Parent(experiment_parent(client, experiment_id, exp_name, tags),
+        return Parent(experiment_parent(client, experiment_id, exp_name, tags, start_time),
                       ended_by_stages=True)
     return None
 
 
-def parent_tags(tags: dict[str, str], command: str) -> dict[str, str]:
-    """A parent's tags: the stage tags that describe the whole pipeline, plus what ran."""
-    keep = ("mlflow.source.git.commit", "dvc.exp_name", "latentlab.data_sha256")
+def parent_tags(tags: dict[str, str], command: str, source: str) -> dict[str, str]:
+    """A parent's tags: the stage tags that describe the whole pipeline, plus what ran.
+
+    ``source`` (``dvc repro``, ``dvc exp run``) is the run's ``mlflow.source.name``: MLflow's
+    runs table shows it as the Source column, and its run page shows the git commit only
+    beside a source name (see :func:`latentlab.tracking.stage_run.source_tags`).
+    """
+    keep = ("mlflow.source.git.commit", "dvc.exp_name", "latentlab.splits_sha256")
     return {**{k: v for k, v in tags.items() if k in keep}, PARENT_TAG: "true",
-            "latentlab.command": command}
+            "latentlab.command": command, "mlflow.source.name": source,
+            "mlflow.source.type": "LOCAL"}
 
 
-def experiment_parent(client, experiment_id: str, exp_name: str, tags: dict[str, str]) -> str:
-    """Find or create the parent run of DVC experiment ``exp_name``; mark it RUNNING."""
+def pipeline_params(params_file: str | Path = "params.yaml") -> dict[str, object]:
+    """All of ``params_file``, flattened (``train.vae.beta``): what a parent run carries, so
+    MLflow's compare view lines parents up by the values each pipeline run used. ``{}``
+    without the file."""
+    import yaml
+
+    from latentlab import params
+
+    path = Path(params_file)
+    return params.flatten(yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+def experiment_parent(client, experiment_id: str, exp_name: str, tags: dict[str, str],
+                      start_time: int | None = None) -> str:
+    """Find or create the parent run of DVC experiment ``exp_name``; mark it RUNNING.
+
+    The stage that creates it gives it all of ``params.yaml`` as params (DVC runs every stage
+    in the experiment's workspace, where ``-S`` already wrote its values), as the wrapper's
+    parent has them; ``start_time`` (ms since the epoch) is that stage's start.
+    """
     found = client.search_runs(
         [experiment_id],
         filter_string=f"tags.`{PARENT_TAG}` = 'true' and tags.`dvc.exp_name` = '{exp_name}'",
@@ -105,10 +130,15 @@ def experiment_parent(client, experiment_id: str, exp_name: str, tags: dict[str,
         client.log_batch(run_id, tags=[RunTag(k, v) for k, v in owner_tags().items()])
         client.update_run(run_id, status="RUNNING")
         return run_id
+    from latentlab.tracking.mlflow_runs import log_params
+
     created = client.create_run(experiment_id, run_name=f"dvc exp {exp_name}",
-                                 tags={**parent_tags({**tags, "dvc.exp_name": exp_name},
-                                                     f"dvc exp run (experiment {exp_name})"),
-                                       **owner_tags()})
+                                start_time=start_time,
+                                tags={**parent_tags({**tags, "dvc.exp_name": exp_name},
+                                                    f"dvc exp run (experiment {exp_name})",
+                                                    "dvc exp run"),
+                                      **owner_tags()})
+    log_params(client, created.info.run_id, pipeline_params())
     return created.info.run_id
 
 

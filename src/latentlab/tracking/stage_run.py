@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from latentlab.errors import StageTerminated, TrackingError, one_line
-from latentlab.tracking.owner import owner_tags
+from latentlab.tracking.owner import owner_tags, process_started_at
 from latentlab.tracking.run_record import (START_ID_TAG, mark_started, new_start, save_pending,
                                            truncated_params)
 from latentlab.tracking.store import (
@@ -38,6 +38,7 @@ from latentlab.tracking.store import (
 from latentlab.tracking.store_errors import failure_line
 
 WORKER_MODULE = "latentlab.tracking.worker"
+SPLITS_TAG = "latentlab.splits_sha256"  # sha256 of the stage's splits.npz (see standard_tags)
 
 
 class StageRun:
@@ -67,11 +68,14 @@ class StageRun:
         params = truncated_params(params)
         start_id, self._marker = new_start(name)
         tags = {**tags, START_ID_TAG: start_id}
+        now = time.time()
+        start_ms = int(1000 * min(now, process_started_at() or now))  # the stage's own start
         self.record: dict[str, Any] = {"name": name, "params": params, "tags": tags,
-                                       "events": []}
+                                       "start_ms": start_ms, "events": []}
         self._outbox: queue.Queue = queue.Queue()
         self._outbox.put(("open", {"name": name, "params": params, "tags": tags,
-                                   "warm": tuple(warm), "marker": str(self._marker)}))
+                                   "start_ms": start_ms, "warm": tuple(warm),
+                                   "marker": str(self._marker)}))
         reply_fd, worker_fd = os.pipe()
         try:
             self._worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(worker_fd)],
@@ -87,7 +91,7 @@ class StageRun:
             mark_started(self._marker, {"name": name, "params": params, "tags": tags,
                                         "owner": owner_tags(self._worker.pid),
                                         "experiment": experiment_name(), "uri": tracking_uri(),
-                                        "start_ms": int(time.time() * 1000)})
+                                        "start_ms": start_ms})
             self._replies = os.fdopen(reply_fd, "rb")
             threading.Thread(target=self._send_all, name=f"mlflow-send-{name}",
                              daemon=True).start()
@@ -170,6 +174,7 @@ class StageRun:
             return
         if self.on_failure == "warn":
             self.record["status"] = status
+            self.record["end_ms"] = int(time.time() * 1000)
             if self.run_id is not None:  # the part the store took; the replay replaces it
                 self.record["partial"] = {"uri": tracking_uri(), "run_id": self.run_id}
             saved = save_pending(self.record)
@@ -234,17 +239,40 @@ class StageRun:
             self._replies.close()
 
 
-def standard_tags(stage: str, params_hash: str, data_checksum: str | None = None) -> dict[str, str]:
-    """Tags that link a run to the code, the DVC stage and experiment, and its inputs."""
+def source_tags(script: str | Path | None = None) -> dict[str, str]:
+    """``mlflow.source.name`` (the script, relative to the repository: ``stages/train.py``) and
+    ``mlflow.source.type`` ``LOCAL``.
+
+    MLflow 3.17's runs table shows the source name as its Source column, and the run page
+    shows ``mlflow.source.git.commit`` only beside a source name: without these the commit,
+    though tagged, appears nowhere but the tags list.
+    """
+    script = Path(script if script is not None else sys.argv[0]).resolve()
+    try:
+        name = script.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        name = script.name
+    return {"mlflow.source.name": name, "mlflow.source.type": "LOCAL"}
+
+
+def standard_tags(stage: str, params_hash: str, splits_checksum: str | None = None
+                  ) -> dict[str, str]:
+    """Tags that link a run to the code, the DVC stage and experiment, and its inputs.
+
+    ``splits_checksum`` is the sha256 of the stage's ``--data`` file, the preprocess stage's
+    ``splits.npz``: tagged ``latentlab.splits_sha256``, not a bare "data sha256", since the
+    report's data checksum is another file's (the raw data set's, ``source.json``).
+    """
     root = repo_root()
-    tags = {"dvc.stage": os.environ.get("DVC_STAGE", stage), "latentlab.params_hash": params_hash}
+    tags = {"dvc.stage": os.environ.get("DVC_STAGE", stage), "latentlab.params_hash": params_hash,
+            **source_tags()}
     commit = git_commit(Path.cwd()) or git_commit(root)
     if commit:
         tags["mlflow.source.git.commit"] = commit
     if os.environ.get("DVC_EXP_NAME"):
         tags["dvc.exp_name"] = os.environ["DVC_EXP_NAME"]
-    if data_checksum:
-        tags["latentlab.data_sha256"] = data_checksum
+    if splits_checksum:
+        tags[SPLITS_TAG] = splits_checksum
     return tags
 
 
@@ -270,12 +298,11 @@ def track_stage(stage: str, p: Any, prefix: str, *, data: str | Path, params_fil
         yield run
         atomic_write_json(link, {"stage": stage,
                                  "params_hash": tags["latentlab.params_hash"],
-                                 "data_sha256": tags["latentlab.data_sha256"],
+                                 "splits_sha256": tags[SPLITS_TAG],
                                  "mlflow_filter": (
                                      f"tags.`latentlab.params_hash` = "
                                      f"'{tags['latentlab.params_hash']}' and "
-                                     f"tags.`latentlab.data_sha256` = "
-                                     f"'{tags['latentlab.data_sha256']}'")})
+                                     f"tags.`{SPLITS_TAG}` = '{tags[SPLITS_TAG]}'")})
 
 
 def find_runs(link_file: str | Path) -> list:

@@ -11,7 +11,7 @@ Protocol (both directions are pickles on pipes; the stage is the only writer
 of our stdin, and we are the only writer of the reply pipe whose fd is our
 one argument, so MLflow's own prints on stdout/stderr never mix in):
 
-* in: ``("open", {"name", "params", "tags", "warm"})``, then events
+* in: ``("open", {"name", "params", "tags", "start_ms", "warm"})``, then events
   ``(kind, payload)`` as :func:`latentlab.tracking.mlflow_runs.send_event` knows them,
   then ``("end", status)``;
 * out: ``("started", run_id, tags)`` (the tags as logged, parent link
@@ -72,9 +72,10 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> int:
     try:
         client = open_client()
         experiment_id = open_experiment(client, uri, experiment_name())
-        parent, tags = resolve_parent(client, experiment_id, opening["tags"])
+        start_ms = opening.get("start_ms")
+        parent, tags = resolve_parent(client, experiment_id, opening["tags"], start_ms)
         run_id = start_run(client, opening["name"], opening["params"], tags,
-                           experiment_id)
+                           experiment_id, start_ms)
         if opening.get("marker"):  # the run exists now: the stage's start marker has done its job
             Path(opening["marker"]).unlink(missing_ok=True)
         reply("started", run_id, tags)
