@@ -14,6 +14,9 @@ Sizes the defaults of ``evaluate.iwae_max_images`` and
   differences (sd / √m of the per-point values).
 * ``iwae --cap C``: the VAEs' IWAE log p(x) with K = 1 000 on all (C = 0) or C test images;
   wall seconds, peak RSS, means and standard errors.
+* ``stats --cap C``: the latent_stats comparison (``compare_methods``: kNN, probe,
+  trustworthiness, 1 000 bootstrap resamples, the verdict; PCA, AE, VAE with the second VAE
+  as its replicate) on the 10 000 test codes, with cap C; wall seconds and peak RSS.
 * ``all``: ``prepare``, then each measurement in its own process (its own peak RSS), and
   the table for benchmarks/README.md.
 
@@ -119,6 +122,33 @@ def iwae(out: Path, cap: int) -> dict:
     return res
 
 
+def stats(out: Path, cap: int) -> dict:
+    """The latent_stats comparison (kNN, probe, trustworthiness, bootstrap 1 000, verdict,
+    the second VAE as the VAE's replicate) as the stage runs it, with the cap."""
+    from latentlab.analysis.latent_stats import compare_methods
+
+    data = dict(np.load(out / "data.npz"))
+    rng = np.random.default_rng(0)
+    n = len(data["x_test"])
+    train_rows = rng.choice(n, 2000, replace=False)  # a training side for kNN and the probe
+    splits = {"x_test": data["x_test"], "y_test": data["y_test"],
+              "x_train": data["x_test"][train_rows], "y_train": data["y_test"][train_rows]}
+    codes = {m: {"z_train": data[m][train_rows], "z_test": data[m]} for m in ("pca", "ae", "vae")}
+    replicate = {"vae": [{"z_train": data["vae_seed1"][train_rows], "z_test": data["vae_seed1"]}]}
+    started = time.perf_counter()
+    table, verdict = compare_methods(splits, codes, {}, {}, knn_neighbors=5,
+                                     trustworthiness_neighbors=K_NEIGHBOURS,
+                                     active_unit_threshold=0.01, collapse_min_active_fraction=0.5,
+                                     seed=0, replicate_codes=replicate,
+                                     trustworthiness_max_points=cap)
+    return {"cap": cap, "wall_s": time.perf_counter() - started,
+            "peak_rss_mb": benchlib.peak_rss_mb(),
+            "trustworthiness": {m: [table[m]["trustworthiness"], table[m]["trustworthiness_se"],
+                                    table[m]["trustworthiness_ci_low"],
+                                    table[m]["trustworthiness_ci_high"]] for m in codes},
+            "verdict": {k: v["leaders"] for k, v in verdict.items()}}
+
+
 def child(out: Path, *args: str) -> dict:
     done = subprocess.run([sys.executable, __file__, *args, "--dir", str(out)], check=True,
                           capture_output=True, text=True)
@@ -132,6 +162,7 @@ def run_all(out: Path, full_iwae: bool, caps: list[int], iwae_caps: list[int]) -
     for cap in caps:
         result["trust"] += [child(out, "trust", "--cap", str(cap), "--draw", str(d))
                             for d in range(5)]
+    result["stats"] = [child(out, "stats", "--cap", str(c)) for c in (0, 2000)]
     result["iwae"] = [child(out, "iwae", "--cap", str(c)) for c in iwae_caps]
     if full_iwae:
         result["iwae"].append(child(out, "iwae", "--cap", "0"))
@@ -142,7 +173,7 @@ def run_all(out: Path, full_iwae: bool, caps: list[int], iwae_caps: list[int]) -
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=("prepare", "trust", "iwae", "all"))
+    ap.add_argument("mode", choices=("prepare", "trust", "iwae", "stats", "all"))
     ap.add_argument("--dir", type=Path, required=True, help="working folder (codes, models)")
     ap.add_argument("--cap", type=int, default=0)
     ap.add_argument("--draw", type=int, default=0, help="the subsample's seed")
@@ -158,6 +189,8 @@ def main() -> int:
         res = prepare(args.dir, args.n, args.epochs)
     elif args.mode == "trust":
         res = trust(args.dir, args.cap, args.draw)
+    elif args.mode == "stats":
+        res = stats(args.dir, args.cap)
     elif args.mode == "iwae":
         res = iwae(args.dir, args.cap)
     else:
