@@ -133,8 +133,11 @@ def stats(out: Path, cap: int) -> dict:
     train_rows = rng.choice(n, 2000, replace=False)  # a training side for kNN and the probe
     splits = {"x_test": data["x_test"], "y_test": data["y_test"],
               "x_train": data["x_test"][train_rows], "y_train": data["y_test"][train_rows]}
-    codes = {m: {"z_train": data[m][train_rows], "z_test": data[m]} for m in ("pca", "ae", "vae")}
-    replicate = {"vae": [{"z_train": data["vae_seed1"][train_rows], "z_test": data["vae_seed1"]}]}
+    # the VAE's codes under another name: its own columns need the training stage's metrics
+    codes = {m: {"z_train": data[s][train_rows], "z_test": data[s]}
+             for m, s in (("pca", "pca"), ("ae", "ae"), ("vae_codes", "vae"))}
+    replicate = {"vae_codes": [{"z_train": data["vae_seed1"][train_rows],
+                                "z_test": data["vae_seed1"]}]}
     started = time.perf_counter()
     table, verdict = compare_methods(splits, codes, {}, {}, knn_neighbors=5,
                                      trustworthiness_neighbors=K_NEIGHBOURS,
