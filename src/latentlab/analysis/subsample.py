@@ -9,9 +9,11 @@ is a simple random sample without replacement, *not* stratified by label:
   standard error of the mean, sd / √m, is the textbook one, with nothing to
   weight (a stratified sample needs per-stratum variances and weights);
 * it needs no labels, so an unlabelled ``custom`` data set is treated alike;
-* proportional stratification would only remove the between-class share of the
-  variance, which for these per-item scores is small next to the within-class
-  share (benchmarks/README.md, "Subsampled estimates").
+* proportional stratification by class would only remove the between-class share
+  of the variance: measured on 10 000 synthetic MNIST-sized test images, 4–7 % for
+  per-point trustworthiness (the SE would shrink by ≤ 3.5 %), 22 % for per-image
+  log p(x) (≤ 12 %, what 1.3× the images buy) and 2 % for the ELBO gap
+  (benchmarks/README.md, "Subsampled estimates").
 
 Where the test set is no larger than ``max_items`` every item is scored, in its
 own order, so the numbers are those of the whole set, bit for bit.
