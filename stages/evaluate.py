@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         run.log_metrics({f"{m}/{k}": v for m, row in metrics.items() for k, v in row.items()})
         run.log_artifact(args.metrics)
     for name, row in metrics.items():
-        print(f"evaluate: {name}: log p(x) ≈ {row['log_px_nats']:.4g} nats (K={p.iwae_samples}), "
+        print(f"evaluate: {name}: log p(x) ≈ {row['log_px_nats']:.4g} "
+              f"± {row['log_px_se_nats']:.2g} nats (SE; K={p.iwae_samples}, "
+              f"{row['n_images']} of {row['n_test']} test images), "
               f"ELBO {row['elbo_k_nats']:.4g}, gap {row['gap_nats']:.4g}")
     return 0
 

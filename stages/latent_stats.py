@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             active_unit_threshold=vae_p.active_unit_threshold,
             collapse_min_active_fraction=vae_p.collapse_min_active_fraction, seed=p.seed,
             bootstrap_samples=p.bootstrap_samples, confidence=p.confidence,
-            replicate_codes=replicate_codes)
+            replicate_codes=replicate_codes,
+            trustworthiness_max_points=p.trustworthiness_max_points)
         io.atomic_write_metrics(args.metrics, table)
         io.atomic_write_metrics(args.verdict, latent_stats.verdict_record(verdict, p, splits))
         io.atomic_write_csv(args.moments, ["method", "dim", "mean", "var"],

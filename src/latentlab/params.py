@@ -69,6 +69,16 @@ def _int_at_least(low: int) -> Callable[[Any], str | None]:
     return check
 
 
+def _cap(low: int) -> Callable[[Any], str | None]:
+    """A subsample's size: 0 or null (no cap, every item) or an integer >= ``low``."""
+    def check(value: Any) -> str | None:
+        ok = value is None or (isinstance(value, int) and not isinstance(value, bool)
+                               and (value == 0 or value >= low))
+        return None if ok else f"0 or null (every test item) or an integer >= {low}"
+
+    return check
+
+
 def _float_in(low: float, high: float, *, low_open: bool = False, high_open: bool = False):
     lo_br, hi_br = ("(" if low_open else "["), (")" if high_open else "]")
 
@@ -141,7 +151,10 @@ INF = float("inf")
 TSNE_THREADS = 2  # baselines.tsne.num_threads when an older params.yaml lacks it
 OPTIONAL_KEYS = frozenset({"train.common.device", "train.common.precision", "evaluate.device",
                            "baselines.tsne.num_threads", "latent_stats.bootstrap_samples",
-                           "latent_stats.confidence", "train.common.replicates"})
+                           "latent_stats.confidence", "train.common.replicates",
+                           "evaluate.iwae_max_images", "latent_stats.trustworthiness_max_points"})
+# The smallest subsample a cap may ask for: below it the standard error is too wide to use.
+MIN_SUBSAMPLE = 100
 
 TRAIN_COMMON = {
     "hidden_sizes": _auto_or(_positive_int_list),
@@ -211,6 +224,7 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "latent_stats": {
         "knn_neighbors": _int_at_least(1),
         "trustworthiness_neighbors": _int_at_least(1),
+        "trustworthiness_max_points": _cap(MIN_SUBSAMPLE),
         "plot_points": _int_at_least(10),
         "bootstrap_samples": _int_at_least(100),
         "confidence": _float_in(0.5, 1.0, high_open=True),
@@ -225,6 +239,7 @@ CONSTRAINTS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     },
     "evaluate": {
         "iwae_samples": _int_at_least(1),
+        "iwae_max_images": _cap(MIN_SUBSAMPLE),
         "interpolation_steps": _int_at_least(2),
         "grid_steps": _int_at_least(2),
         "max_batch_mb": _float_in(1.0, INF, high_open=True),
@@ -336,6 +351,12 @@ class LatentStatsParams:
     seed: int
     bootstrap_samples: int = 1000  # resamples of the test items behind every interval
     confidence: float = 0.95  # of every interval, and of the paired intervals the verdict uses
+    # trustworthiness scores a seeded subsample of this many test points; 0: every point
+    trustworthiness_max_points: int = 2000
+
+    def __post_init__(self):
+        object.__setattr__(self, "trustworthiness_max_points",
+                           self.trustworthiness_max_points or 0)  # null → 0
 
 
 @dataclass(frozen=True)
@@ -374,6 +395,10 @@ class EvaluateParams:
     num_threads: int
     seed: int
     device: str = "auto"
+    iwae_max_images: int = 2000  # log p(x) on a seeded subsample of this many test images; 0: all
+
+    def __post_init__(self):
+        object.__setattr__(self, "iwae_max_images", self.iwae_max_images or 0)  # null → 0
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,12 @@ BAD = [
     ("train.common.device", "gpu", "train.vae", "auto, cpu, cuda"),
     ("train.vae.precision", "fp16", "train.vae", "fp32, bf16"),
     ("evaluate.device", "tpu", "evaluate", "auto, cpu, cuda"),
+    ("evaluate.iwae_max_images", 50, "evaluate", "0 or null (every test item) or an integer >= "),
+    ("evaluate.iwae_max_images", -1, "evaluate", "0 or null"),
+    ("evaluate.iwae_max_images", "all", "evaluate", "0 or null"),
+    ("latent_stats.trustworthiness_max_points", 99, "latent_stats", "an integer >= 100"),
+    ("latent_stats.trustworthiness_max_points", 2.5, "latent_stats", "0 or null"),
+    ("latent_stats.trustworthiness_max_points", True, "latent_stats", "0 or null"),
 ]
 
 
@@ -231,3 +237,19 @@ def test_every_stage_refuses_a_typo_anywhere_in_the_file_not_only_in_its_own_sec
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(p.ParamsError, match=r"^train.vae.betta: unknown key"):
         p.load("report", path)
+
+
+@pytest.mark.parametrize("value,expected", [(None, 0), (0, 0), (100, 100), (5000, 5000)])
+def test_subsample_caps_accept_null_zero_and_sizes(tmp_path, raw, value, expected):
+    raw["evaluate"]["iwae_max_images"] = value
+    raw["latent_stats"]["trustworthiness_max_points"] = value
+    path = _write(tmp_path, raw)
+    assert params.load("evaluate", path).iwae_max_images == expected
+    assert params.load("latent_stats", path).trustworthiness_max_points == expected
+
+
+def test_the_default_caps_keep_every_digits_test_image(repo_root):
+    # digits has 269 test images (preprocess.test_fraction 0.15 of 1 797): below both caps
+    path = repo_root / "params.yaml"
+    assert params.load("evaluate", path).iwae_max_images >= 269
+    assert params.load("latent_stats", path).trustworthiness_max_points >= 269

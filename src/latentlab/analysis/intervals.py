@@ -36,6 +36,39 @@ class MeanOf:
         return self.per_item[rows].mean(axis=-1)
 
 
+@dataclass(frozen=True, eq=False)
+class MeanOverSubsample:
+    """The mean of per-item scores known on a subsample of the n items, over a resample's rows.
+
+    ``per_item`` holds the scores of the subsample's items (in ``rows`` order);
+    a resample of all n rows is scored by the mean over its draws that fall in
+    the subsample (with their multiplicity). So the subsampled statistic rides
+    on the same resamples as every other criterion: its interval is the
+    bootstrap over the test items of the subsample mean (a ratio estimator), as
+    wide as the subsample's m items make it (≈ the bootstrap over the subsample
+    itself), and the methods scored on the same subsample stay paired.
+    """
+
+    per_item: np.ndarray  # shape (m,), the scores of the subsample's items
+    rows: np.ndarray  # shape (m,), their rows among the n items
+    n: int
+
+    def __post_init__(self):
+        full = np.zeros(self.n, dtype=np.float64)
+        full[self.rows] = self.per_item
+        inside = np.zeros(self.n, dtype=np.float64)
+        inside[self.rows] = 1.0
+        object.__setattr__(self, "_full", full)
+        object.__setattr__(self, "_inside", inside)
+
+    def __call__(self, rows: np.ndarray):
+        """Rows of shape (n,) give a float; rows of shape (n_samples, n) give (n_samples,)."""
+        count = self._inside[rows].sum(axis=-1)
+        if np.any(count == 0):
+            raise ValueError("a resample drew no item of the subsample: raise the subsample size")
+        return self._full[rows].sum(axis=-1) / count
+
+
 def resamples(n: int, n_samples: int, seed: int) -> np.ndarray:
     """Row indices of ``n_samples`` bootstrap resamples of ``n`` items, shape (n_samples, n)."""
     if n < 2:
@@ -50,7 +83,7 @@ def mean_statistic(per_item: np.ndarray) -> MeanOf:
 
 def replicates(statistic: Statistic, rows: np.ndarray) -> np.ndarray:
     """The statistic on every resample, shape (n_samples,)."""
-    if isinstance(statistic, MeanOf):  # one indexing for all resamples
+    if isinstance(statistic, (MeanOf, MeanOverSubsample)):  # one indexing for all resamples
         return np.asarray(statistic(rows), dtype=np.float64)
     return np.array([statistic(r) for r in rows], dtype=np.float64)
 

@@ -42,16 +42,17 @@ from latentlab.analysis.metrics import (
     knn_correct,
     probe_correct,
     squared_error_per_item,
-    trustworthiness_per_point,
+)
+from latentlab.analysis.subsample import SUBSAMPLE_STREAM, subsample_rows
+from latentlab.analysis.trustworthiness import (
+    SharedDistances,
+    trustworthiness_method,
+    trustworthiness_statistic,
 )
 from latentlab.analysis.verdict import CRITERIA, verdicts
 from latentlab.data.preprocess import grey_levels
 
 METHODS = ("pca", "tsne", "ae", "dae", "vae")
-TRUSTWORTHINESS_METHOD = ("per-point contributions, neighbourhoods of the whole test set, "
-                          "bootstrapped over points")
-
-
 REFERENCE = "pixels"  # the raw grey-level pixels, a reference row of the table
 REFERENCE_CRITERIA = ("knn_accuracy", "probe_accuracy")
 
@@ -85,13 +86,17 @@ def aligned(splits: dict, arrays: dict) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def method_statistics(splits: dict, arrays: dict, *, knn_neighbors: int,
-                      trustworthiness_neighbors: int, seed: int) -> dict[str, Statistic]:
+                      trustworthiness_neighbors: int, seed: int,
+                      trustworthiness_max_points: int = 0,
+                      distances: SharedDistances | None = None) -> dict[str, Statistic]:
     """Each ranked metric of one method as a statistic of resampled test rows.
 
     The rows index the test items the method's codes cover (all of the test
     split, or t-SNE's subsample). Accuracies, trustworthiness and recon MSE are
     means of per-item scores; the KL of the gaussian fit to N(0, I) is refitted
-    on the resampled codes.
+    on the resampled codes. Trustworthiness scores at most
+    ``trustworthiness_max_points`` of those items (0: all;
+    :func:`trustworthiness_statistic`).
     """
     y_train, x_test, y_test = aligned(splits, arrays)
     z_test, logvar = arrays["z_test"], arrays.get("logvar_test")
@@ -101,8 +106,9 @@ def method_statistics(splits: dict, arrays: dict, *, knn_neighbors: int,
                                                            y_test, knn_neighbors))
         stats["probe_accuracy"] = mean_statistic(probe_correct(arrays["z_train"], y_train,
                                                                z_test, y_test, seed))
-    stats["trustworthiness"] = mean_statistic(
-        trustworthiness_per_point(x_test, z_test, trustworthiness_neighbors))
+    stats["trustworthiness"] = trustworthiness_statistic(
+        x_test, z_test, trustworthiness_neighbors, trustworthiness_max_points, seed,
+        distances if "index_test" not in arrays else None)
     if "recon_test" in arrays:
         stats["recon_mse"] = mean_statistic(squared_error_per_item(x_test, arrays["recon_test"]))
     stats["latent_kl_to_prior_nats"] = lambda rows: gaussian_fit_kl_to_prior(*aggregate_moments(
@@ -115,6 +121,7 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
                     active_unit_threshold: float, collapse_min_active_fraction: float,
                     seed: int, bootstrap_samples: int = 1000, confidence: float = 0.95,
                     replicate_codes: dict[str, list[dict]] | None = None,
+                    trustworthiness_max_points: int = 0,
                     ) -> tuple[dict[str, dict], dict[str, dict]]:
     """The table ``{method: {metric: value}}`` with intervals, and the verdict per criterion.
 
@@ -137,11 +144,19 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
         The training-seed replicates: each method's row gains the spread of its
         criteria across seeds and the verdict whether a decided best holds across
         them (:mod:`latentlab.analysis.seed_spread`).
+    trustworthiness_max_points : int
+        Above this many test points trustworthiness scores a seeded subsample of
+        this many, the same for every method (0: every point); each row records
+        ``trustworthiness_se`` (the SD of its bootstrap replicates) and
+        ``trustworthiness_n_points``.
     """
     table, on_resamples, rows_of = {}, {}, {}
+    shared = {"trustworthiness_max_points": trustworthiness_max_points,
+              "distances": SharedDistances()}
     for method, arrays in codes.items():
         stats = method_statistics(splits, arrays, knn_neighbors=knn_neighbors,
-                                  trustworthiness_neighbors=trustworthiness_neighbors, seed=seed)
+                                  trustworthiness_neighbors=trustworthiness_neighbors, seed=seed,
+                                  **shared)
         n = len(arrays["z_test"])
         if n not in rows_of:
             rows_of[n] = resamples(n, bootstrap_samples, seed)
@@ -152,6 +167,9 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
             on_resamples[method][key] = replicates(statistic, rows_of[n])
             row[f"{key}_ci_low"], row[f"{key}_ci_high"] = percentile_interval(
                 on_resamples[method][key], confidence)
+        row["trustworthiness_se"] = float(np.std(on_resamples[method]["trustworthiness"],
+                                                 ddof=1))
+        row["trustworthiness_n_points"] = int(min(n, trustworthiness_max_points or n))
         if "index_test" in arrays:
             row["n_test_points"] = int(len(arrays["index_test"]))
         if "recon_test" in arrays and method in ("ae", "dae", "vae"):  # sigmoid pixel means
@@ -165,7 +183,8 @@ def compare_methods(splits: dict, codes: dict[str, dict], vae_test: dict, vae_lo
     verdict = verdicts(table, on_resamples, confidence=confidence, collapsed=collapsed)
     if replicate_codes:
         _add_seed_spread(table, verdict, splits, replicate_codes, knn_neighbors=knn_neighbors,
-                         trustworthiness_neighbors=trustworthiness_neighbors, seed=seed)
+                         trustworthiness_neighbors=trustworthiness_neighbors, seed=seed,
+                         **shared)
     if "x_train" in splits:
         n_test = len(splits["x_test"])
         rows = rows_of.get(n_test)
@@ -259,6 +278,11 @@ def _add_vae_rows(vae: dict, arrays: dict, vae_test: dict, vae_log_px: dict,
                 "test_log_px_bits_per_dim": vae_log_px["log_px_bits_per_dim"],
                 "test_gap_nats": vae_log_px["gap_nats"],
                 "iwae_samples": vae_log_px["iwae_samples"]})
+    for key, copy in (("log_px_se_nats", "test_log_px_se_nats"),  # older evaluate: absent
+                      ("n_images", "test_log_px_n_images"),
+                      ("subsampled", "test_log_px_subsampled")):
+        if key in vae_log_px:
+            vae[copy] = vae_log_px[key]
     stats = vae_statistics(arrays["z_test"], arrays["logvar_test"],
                            active_threshold=active_unit_threshold, seed=seed)
     stats.pop("kl_per_dim_nats")  # a list: written to its own CSV by kl_per_dim_rows
@@ -324,8 +348,21 @@ def embedding_rows(z_test: np.ndarray, y_test: np.ndarray, max_points: int,
 
 
 def verdict_record(verdict: dict[str, dict], p, splits: dict) -> dict:
-    """``metrics/verdict.json``: how the intervals were made, and the verdict per criterion."""
+    """``metrics/verdict.json``: how the intervals were made, and the verdict per criterion.
+
+    The protocol says how many test points trustworthiness scored
+    (``trustworthiness_n_points``), whether that is a subsample
+    (``trustworthiness_subsampled``), its cap and the random stream it was drawn
+    from (``trustworthiness_subsample_stream``, with the params' ``seed``).
+    """
+    n_test = int(len(splits["x_test"]))
+    m = int(len(subsample_rows(n_test, p.trustworthiness_max_points, p.seed)))
     return {"protocol": {"bootstrap_samples": p.bootstrap_samples, "confidence": p.confidence,
-                         "n_test": int(len(splits["x_test"])), "seed": p.seed,
-                         "trustworthiness_method": TRUSTWORTHINESS_METHOD},
+                         "n_test": n_test, "seed": p.seed,
+                         "trustworthiness_method": trustworthiness_method(
+                             n_test, p.trustworthiness_max_points, p.seed),
+                         "trustworthiness_n_points": m,
+                         "trustworthiness_subsampled": m < n_test,
+                         "trustworthiness_max_points": int(p.trustworthiness_max_points),
+                         "trustworthiness_subsample_stream": SUBSAMPLE_STREAM},
             "criteria": verdict}

@@ -81,6 +81,73 @@ def trustworthiness_per_point(x, z, n_neighbors: int) -> np.ndarray:
     return 1.0 - penalty * (2.0 / (k * (2.0 * n - 3.0 * k - 1.0)))
 
 
+ROWS_CHUNK_MB = 64  # memory of one chunk of query rows × all points (distances, comparisons)
+
+
+def distances_from_rows(x, rows: np.ndarray) -> np.ndarray:
+    """Euclidean distances from the points ``rows`` to all n points of ``x``; shape (m, n).
+
+    A point's distance to itself is +inf (it is not its own neighbour). Computed
+    in chunks of rows, as :func:`trustworthiness_of_rows` would; pass the result
+    to it to share the cost between embeddings of the same ``x``.
+    """
+    from sklearn.metrics import pairwise_distances
+
+    x, rows = np.asarray(x), np.asarray(rows, dtype=np.int64)
+    out = np.empty((len(rows), len(x)), dtype=np.result_type(x.dtype, np.float32))
+    step = max(1, int(ROWS_CHUNK_MB * 2**20 // (len(x) * out.itemsize)))
+    for start in range(0, len(rows), step):
+        chunk = rows[start:start + step]
+        out[start:start + len(chunk)] = pairwise_distances(x[chunk], x)
+        out[start + np.arange(len(chunk)), chunk] = np.inf
+    return out
+
+
+def trustworthiness_of_rows(x, z, n_neighbors: int, rows: np.ndarray,
+                            distances: np.ndarray | None = None) -> np.ndarray:
+    """The per-point trustworthiness t_i of the query points ``rows`` only; shape (m,).
+
+    The same t_i as :func:`trustworthiness_per_point` (neighbourhoods, k and the
+    normalisation of the *whole* set of n points), computed for m query points in
+    O(m n) memory and time instead of O(n²) and O(n² log n): point i's distances
+    are never sorted, the rank of each of its k neighbours in ``z`` being counted,
+    r(i, j) = 1 + #{l ≠ i : d_x(i, l) < d_x(i, j)}. With distinct distances this
+    is the sorted rank exactly; a tie takes the lowest of its ranks (a sort
+    orders ties arbitrarily). So the mean over a simple random sample of rows is
+    an unbiased estimate of the whole set's trustworthiness
+    (:mod:`latentlab.analysis.subsample`).
+
+    Parameters
+    ----------
+    x : array of shape (n, features); z : array of shape (n, latent_dim)
+    rows : int array of shape (m,), distinct indices into the n points
+    distances : array of shape (m, n), optional
+        :func:`distances_from_rows` of ``x`` and ``rows``, when already computed.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    x, z, rows = np.asarray(x), np.asarray(z), np.asarray(rows, dtype=np.int64)
+    n = len(x)
+    k = min(n_neighbors, (n - 1) // 2)
+    found = NearestNeighbors(n_neighbors=k + 1).fit(z).kneighbors(z[rows],
+                                                                   return_distance=False)
+    # drop each query itself, as kneighbors() without X does (the first column if a
+    # duplicate point displaced it): (m, k + 1) → (m, k)
+    keep = found != rows[:, None]
+    keep[keep.all(axis=1), 0] = False
+    neighbours_in_z = found[keep].reshape(len(rows), k)
+    step = max(1, int(ROWS_CHUNK_MB * 2**20 // (n * (8 + k))))
+    penalty = np.empty(len(rows), dtype=np.float64)
+    for start in range(0, len(rows), step):
+        chunk = rows[start:start + step]
+        dist = (distances_from_rows(x, chunk) if distances is None
+                else distances[start:start + step])  # (chunk, n)
+        to_neighbour = np.take_along_axis(dist, neighbours_in_z[start:start + step], axis=1)
+        rank = 1 + (dist[:, None, :] < to_neighbour[:, :, None]).sum(axis=2)  # (chunk, k)
+        penalty[start:start + len(chunk)] = np.where(rank > k, rank - k, 0).sum(axis=1)
+    return 1.0 - penalty * (2.0 / (k * (2.0 * n - 3.0 * k - 1.0)))
+
+
 def trustworthiness(x, z, n_neighbors: int) -> float:
     """Trustworthiness of ``z`` as an embedding of ``x``, in [0, 1].
 

@@ -150,6 +150,26 @@ def reference_sentence(inputs: ReportInputs) -> str:
             + (" " + "; ".join(parts) + "." if parts else ""))
 
 
+def _trustworthiness_points(inputs: ReportInputs) -> str:
+    """How many test points trustworthiness scored, and each method's standard error.
+
+    Empty for results older than ``trustworthiness_n_points`` in the protocol.
+    """
+    protocol = inputs.verdict.protocol
+    if "trustworthiness_n_points" not in protocol:
+        return ""
+    m, n = int(protocol["trustworthiness_n_points"]), int(protocol["n_test"])
+    which = (f"a seeded random subsample of {m} of the {n} test points, the same points for "
+             "every method (`trustworthiness_n_points`, `trustworthiness_subsampled`; cap "
+             "`latent_stats.trustworthiness_max_points`)" if protocol.get(
+                 "trustworthiness_subsampled") else f"all {n} test points")
+    ses = [f"{m_} {fmt(row['trustworthiness_se'])}" for m_, row in inputs.latent_stats.items()
+           if "trustworthiness_se" in row]
+    return (f" Trustworthiness is scored on {which}; its standard errors (`trustworthiness_se`, "
+            "the SD of the bootstrap replicates) are " + ", ".join(ses) + "." if ses else
+            f" Trustworthiness is scored on {which}.")
+
+
 def _protocol_sentence(inputs: ReportInputs) -> str:
     """How the intervals were made, and how to read bold, ties and marks."""
     protocol, conf = inputs.verdict.protocol, confidence_words(inputs.verdict)
@@ -170,7 +190,8 @@ def _protocol_sentence(inputs: ReportInputs) -> str:
             f"{protocol['n_test']} test images (seed {protocol['seed']}; `protocol` in "
             f"`metrics/verdict.json`), each method over the test images its codes cover"
             f"{subsample}; trustworthiness by {protocol['trustworthiness_method']} "
-            "(`trustworthiness_method`). Two methods are compared on the difference of their "
+            f"(`trustworthiness_method`).{_trustworthiness_points(inputs)} Two methods are "
+            "compared on the difference of their "
             "scores over the same resampled images (a paired bootstrap), which is narrower "
             "than the two intervals in the table suggest: overlapping intervals alone do not "
             "make a tie, the verdicts below the table decide. Bold: the best method, beyond "

@@ -85,10 +85,12 @@ def elbo_tightness_sentence(evaluate: Mapping[str, float], train_elbo: float,
             "< 0: for at least one test image the ELBO estimate exceeded the log p(x) "
             "estimate, which a bound cannot do exactly; increase `evaluate.iwae_samples`")
     text = (f"How tight is the ELBO? With K = {int(evaluate['iwae_samples'])} importance samples "
-            f"per test image (`iwae_samples`, `metrics/evaluate.json`), log p(x) ≈ "
-            f"{fmt(log_px)} nats per example (`log_px_nats`, the importance-weighted bound of "
+            f"per test image (`iwae_samples`, `metrics/evaluate.json`){_images_scored(evaluate)}, "
+            f"log p(x) ≈ {fmt(log_px)}{_se(evaluate, 'log_px_se_nats')} nats per example "
+            "(`log_px_nats`, the importance-weighted bound of "
             f"Burda et al. 2016), and the ELBO with the same samples is {fmt(elbo_k)} "
-            f"(`elbo_k_nats`). The gap log p(x) − ELBO = {fmt(gap)} nats (`gap_nats`) is "
+            f"(`elbo_k_nats`). The gap log p(x) − ELBO = {fmt(gap)}{_se(evaluate, 'gap_se_nats')} "
+            "nats (`gap_nats`) is "
             f"KL(q(z|x) ‖ p(z|x)) averaged over the test images, which is ≥ 0; its smallest "
             f"value over the test images is {fmt(gap_min)} nats (`gap_min_nats`) {held}. "
             f"In bits per dim, −log p(x) is {fmt(evaluate['log_px_bits_per_dim'])} "
@@ -97,10 +99,31 @@ def elbo_tightness_sentence(evaluate: Mapping[str, float], train_elbo: float,
     if not _holds(gap, log_px - elbo_k, scale=log_px):
         text += (f" Warning: `gap_nats` differs from `log_px_nats` − `elbo_k_nats` = "
                  f"{fmt(log_px - elbo_k)}.")
-    return text + (f" The training's one-sample ELBO with the analytic KL (`test.elbo`, "
-                   f"{fmt(train_elbo)}) is another estimate of the same bound; it lies "
-                   f"{fmt(abs(log_px - train_elbo))} nats {_less_or_more(train_elbo, log_px)} "
-                   "this log p(x).")
+    text += (f" The training's one-sample ELBO with the analytic KL (`test.elbo`, "
+             f"{fmt(train_elbo)}) is another estimate of the same bound; it lies "
+             f"{fmt(abs(log_px - train_elbo))} nats {_less_or_more(train_elbo, log_px)} "
+             "this log p(x)")
+    if evaluate.get("subsampled"):
+        return text + (f", but on all {int(evaluate['n_test'])} test images, not the same ones: "
+                       f"read that difference against log p(x)'s standard error "
+                       f"({fmt(evaluate['log_px_se_nats'])} nats).")
+    return text + "."
+
+
+def _images_scored(evaluate: Mapping[str, float]) -> str:
+    """On how many test images; empty for results older than ``n_images``."""
+    if "n_images" not in evaluate:
+        return ""
+    if evaluate.get("subsampled"):
+        return (f", on a seeded random subsample of {int(evaluate['n_images'])} of the "
+                f"{int(evaluate['n_test'])} test images (`n_images`, `subsampled`; cap "
+                "`evaluate.iwae_max_images`)")
+    return f", on all {int(evaluate['n_images'])} test images"
+
+
+def _se(evaluate: Mapping[str, float], key: str) -> str:
+    """`` ± SE (`key`)`` where the metrics have the standard error; empty otherwise."""
+    return f" ± {fmt(evaluate[key])} (standard error, `{key}`)" if key in evaluate else ""
 
 
 def active_units_sentence(vae: Mapping[str, float], kl_per_dim: Mapping[str, np.ndarray]) -> str:

@@ -57,9 +57,14 @@ def criterion_lines(inputs: ReportInputs) -> list[str]:
                      f"{leaders_words(verdict, key, stats)}"
                      + (f"; {reference}" if reference else "") + ".")
     vae = stats["vae"]
-    lines.append(f"Log-likelihood (the VAE only): log p(x) ≈ {fmt(vae['test_log_px_nats'])} nats "
-                 f"per test image (`test_log_px_nats`, the importance-weighted bound with "
-                 f"K = {int(vae['iwae_samples'])} samples), {fmt(vae['test_gap_nats'])} nats "
+    se = (f" ± {fmt(vae['test_log_px_se_nats'])} (standard error)"
+          if "test_log_px_se_nats" in vae else "")
+    scored = (f", on a seeded subsample of {int(vae['test_log_px_n_images'])} test images"
+              if vae.get("test_log_px_subsampled") else "")
+    lines.append(f"Log-likelihood (the VAE only): log p(x) ≈ {fmt(vae['test_log_px_nats'])}{se} "
+                 f"nats per test image (`test_log_px_nats`, the importance-weighted bound with "
+                 f"K = {int(vae['iwae_samples'])} samples{scored}), "
+                 f"{fmt(vae['test_gap_nats'])} nats "
                  "above the ELBO with the same samples (`test_gap_nats`); not compared with "
                  "anything: no other method has a likelihood.")
     ranked = [c for c in verdict.criteria.values() if len(c.ranked) > 1]
