@@ -38,7 +38,7 @@ from pathlib import Path
 from latentlab.errors import one_line
 from latentlab.pipeline import progress
 from latentlab.tracking import parent_run
-from latentlab.tracking.mlflow_runs import log_params
+from latentlab.tracking.run_params import log_params
 from latentlab.tracking.owner import owner_tags
 from latentlab.tracking.reaper import reap
 from latentlab.tracking.stage_run import standard_tags

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from latentlab.tracking.owner import owner_tags
-from latentlab.tracking.run_record import PENDING_DIR, truncated_params
+from latentlab.tracking.run_params import log_params
+from latentlab.tracking.run_record import PENDING_DIR
 from latentlab.tracking.store import (BATCH_LIMIT, experiment_name, open_client, open_experiment,
                                       repo_root, tracking_uri)
 from latentlab.tracking.store_errors import retrying
@@ -46,15 +47,6 @@ def resolve_parent(client, experiment_id: str, tags: dict[str, str],
     if parent is not None:
         tags = {**tags, "mlflow.parentRunId": parent.run_id}
     return parent, tags
-
-
-def log_params(client, run_id: str, params: dict[str, Any]) -> None:
-    """Log flat params in batches of 100 (MLflow's limit), truncating over-long values loudly."""
-    from mlflow.entities import Param
-
-    items = [Param(key, text) for key, text in truncated_params(params).items()]
-    for start in range(0, len(items), 100):
-        client.log_batch(run_id, params=items[start:start + 100])
 
 
 def send_event(client, run_id: str, kind: str, payload: Any) -> None:

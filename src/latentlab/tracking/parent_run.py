@@ -130,7 +130,7 @@ def experiment_parent(client, experiment_id: str, exp_name: str, tags: dict[str,
         client.log_batch(run_id, tags=[RunTag(k, v) for k, v in owner_tags().items()])
         client.update_run(run_id, status="RUNNING")
         return run_id
-    from latentlab.tracking.mlflow_runs import log_params
+    from latentlab.tracking.run_params import log_params
 
     created = client.create_run(experiment_id, run_name=f"dvc exp {exp_name}",
                                 start_time=start_time,

@@ -81,7 +81,7 @@ def reap(client, experiment_id: str, markers: Path | None = None) -> Reaped:
 def record_unstarted(client, experiment_id: str, markers: Path, result: Reaped) -> None:
     """Turn each start marker of this experiment and store whose worker is dead into a KILLED
     run; delete the marker. Markers of live workers, other hosts or other stores stay."""
-    from latentlab.tracking.mlflow_runs import log_params
+    from latentlab.tracking.run_params import log_params
 
     if not markers.is_dir():
         return
