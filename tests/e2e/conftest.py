@@ -17,7 +17,7 @@ from latentlab.pipeline.sandbox import Sandbox, set_params
 
 TRACKED_STAGES = {"train@ae", "train@dae", "train@vae", "dae_sweep@0.0", "dae_sweep@0.5",
                   "baseline@pca", "baseline@tsne", "evaluate", "latent_stats", "report"}
-ALL_STAGES = TRACKED_STAGES | {"download", "preprocess"}
+ALL_STAGES = TRACKED_STAGES | {"download", "preprocess", "publish"}  # untracked: no run
 TINY = {
     ("train", "common", "epochs"): 6,
     ("train", "common", "patience"): 6,

@@ -27,7 +27,7 @@ from latentlab.pipeline.rerun_status import (
 pytestmark = pytest.mark.e2e
 
 COMMAND = (sys.executable, "-m", "latentlab.pipeline.rerun_status")
-AFTER_BETA = {"train@vae", "evaluate", "latent_stats", "report"}
+AFTER_BETA = {"train@vae", "evaluate", "latent_stats", "report", "publish"}
 
 
 def stages_named(lines: list[str]) -> set[str]:
@@ -52,6 +52,7 @@ def test_a_beta_edit_names_the_leaf_key_and_the_stages_it_drags_along(pipeline):
     for stage in ("evaluate", "latent_stats", "report"):
         upstream = [line for line in beta["lines"] if line.startswith(f"{stage}: upstream ")]
         assert len(upstream) == 1 and "train@vae" in upstream[0], (stage, beta["text"])
+    assert "publish: upstream report will rerun" in beta["lines"]
     assert stages_named(beta["lines"]) == AFTER_BETA
     for untouched in ("train@ae", "train@dae", "baseline@", "dae_sweep@", "preprocess"):
         assert untouched not in beta["text"]
@@ -67,6 +68,7 @@ def test_the_json_form_says_the_same_in_structure(pipeline):
     assert answer["evaluate"]["upstream"] == ["train@vae"]
     assert answer["latent_stats"]["upstream"] == ["evaluate", "train@vae"]
     assert answer["report"]["upstream"] == ["evaluate", "latent_stats", "train@vae"]
+    assert answer["publish"]["upstream"] == ["report"]
     for stage in ("evaluate", "latent_stats"):
         assert answer[stage]["params"] == answer[stage]["deps"] == {}
 
@@ -92,7 +94,7 @@ def test_a_code_edit_names_the_modified_dependency(pipeline):
         assert code["json"][stage]["deps"] == {"src/latentlab/analysis/baselines.py": "modified"}
         assert code["json"][stage]["params"] == {}
     assert stages_named(code["lines"]) == {"baseline@pca", "baseline@tsne", "latent_stats",
-                                           "report"}
+                                           "report", "publish"}
     assert code["json"]["latent_stats"]["upstream"] == ["baseline@pca", "baseline@tsne"]
 
 

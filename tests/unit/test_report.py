@@ -1173,19 +1173,24 @@ def test_the_report_loads_no_git_module():
                           "changes_inputs.py"}
 
 
-def test_the_report_stage_needs_no_run_cache_exclusion():
-    """The report reads no git state, so dvc.yaml no longer keeps `report` out of DVC's
-    run-cache with a `persist` output: DVC may hash and restore it like any stage. DVC 3.67
-    still saves no run-cache entry for it, since its pages and figures are `cache: false`
-    outputs that are neither metrics nor plots (``Stage.run``'s ``no_cache_outs``)."""
+def test_the_report_stage_is_run_cache_eligible_and_publish_copies_it_to_reports():
+    """The report reads no git state and keeps no `persist` output, so DVC may hash it; and
+    DVC 3.67 saves a run-cache entry only for a stage with no uncached output that is neither a
+    metric nor a plot (``Stage.run``'s ``no_cache_outs``): the pages and figures are cached in
+    outputs/report/, and the `publish` stage copies them to the git-tracked reports/."""
     from dvc.repo import Repo
     from dvc.stage.cache import _can_hash
 
-    (stage,) = Repo(str(REPO)).stage.collect("report")
+    repo = Repo(str(REPO))
+    (stage,) = repo.stage.collect("report")
     assert not any(out.persist for out in stage.outs)
     assert _can_hash(stage)
-    assert {out.def_path for out in stage.outs if not out.use_cache
-            and not (out.is_metric or out.is_plot)} == {
+    assert [out.def_path for out in stage.outs if not out.use_cache
+            and not (out.is_metric or out.is_plot)] == []
+    (publish,) = repo.stage.collect("publish")
+    assert {dep.def_path for dep in publish.deps if dep.def_path.startswith("outputs/")} == {
+        "outputs/report/report.html", "outputs/report/report.md", "outputs/report/figures"}
+    assert {out.def_path for out in publish.outs if not out.use_cache} == {
         "reports/report.html", "reports/report.md", "reports/figures"}
 
 
@@ -1355,3 +1360,25 @@ def test_new_data_set_report_is_deterministic(tmp_path):
     md = (tmp_path / "a/report.md").read_text()
     assert "t-SNE embedded a seeded, stratified subsample of 30 of 90 points" in md
     assert "stratified by split only (no labels)" in md
+
+
+def test_publish_copies_files_and_swaps_a_folder_whole(tmp_path):
+    """The copy replaces what reports/ held: stale figures go, nothing half-copied is left, and a
+    missing rendered file is one line naming the fix."""
+    from latentlab.errors import DataFileError
+    from latentlab.report.publish import publish
+
+    rendered, reports = tmp_path / "outputs/report", tmp_path / "reports"
+    (rendered / "figures").mkdir(parents=True)
+    (rendered / "report.md").write_text("# new\n")
+    (rendered / "figures/a.png").write_bytes(b"A")
+    (reports / "figures").mkdir(parents=True)
+    (reports / "report.md").write_text("# old\n")
+    (reports / "figures/stale.png").write_bytes(b"S")
+    (reports / "changes.md").write_text("kept\n")  # not ours: left alone
+    publish(rendered, reports, ["report.md", "figures"])
+    assert (reports / "report.md").read_text() == "# new\n"
+    assert sorted(p.name for p in (reports / "figures").iterdir()) == ["a.png"]
+    assert sorted(p.name for p in reports.iterdir()) == ["changes.md", "figures", "report.md"]
+    with pytest.raises(DataFileError, match=r"lacks report.html; run `dvc repro report`"):
+        publish(rendered, reports, ["report.html"])

@@ -44,7 +44,9 @@ Drawing: :mod:`latentlab.report.figures_images` (image grids and strips),
 the only modules that import matplotlib.
 
 :mod:`latentlab.report.build` ties them together and renders ``report.html``
-(self-contained), ``report.md`` and ``figures/*.png``. Imports run one way: the
+(self-contained), ``report.md`` and ``figures/*.png`` into ``outputs/report/`` (DVC-cached,
+so DVC can restore the stage from its run-cache); :mod:`latentlab.report.publish` (stage
+``publish``) copies them to ``reports/``, which git tracks. Imports run one way: the
 builder imports the sections, never the reverse. Nothing here imports mlflow or
 torch.
 """
