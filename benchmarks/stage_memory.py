@@ -6,8 +6,8 @@ stage functions are wrapped: after each call of the functions in ``CHECKPOINTS``
 records the call, the process's resident set (``/proc/self/statm``) and its peak
 so far (``ru_maxrss``). The last line is the stage's whole peak RSS.
 
-Run: ``python benchmarks/stage_memory.py --box DIR --stage evaluate [--src SRC]``
-(``--src``: the ``src/`` whose code runs, default the copy's own).
+Run: ``python benchmarks/stage_memory.py --box DIR --stage evaluate [--code REPO]``
+(``--code``: the checkout whose ``stages/`` and ``src/`` run, default the copy's own).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import subprocess
 import sys
@@ -74,15 +75,22 @@ def stage_command(box: Path, stage: str) -> list[str]:
     return shlex.split(" ".join(cmd.split()))
 
 
-def measure(box: Path, stage: str, src: Path | None) -> list[dict]:
+def measure(box: Path, stage: str, code: Path | None) -> tuple[list[dict], float]:
+    """The checkpoints, and the peak RSS of the stage's largest process (its tracking worker
+    included), as ``wait4`` and the benchmarks' shim see it."""
     argv = stage_command(box, stage)
     assert argv[0] == "python", argv
-    env = dict(os.environ, PYTHONPATH=str(src or box / "src"), DVC_ROOT=str(box))
-    done = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(CHECKPOINTS), *argv[1:]],
-                          cwd=box, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"{stage} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return [json.loads(line[4:]) for line in done.stderr.splitlines() if line.startswith("MEM ")]
+    code = code or box
+    env = dict(os.environ, PYTHONPATH=str(code / "src"), DVC_ROOT=str(box))
+    child = subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(CHECKPOINTS),
+                              str(code / argv[1]), *argv[2:]],
+                             cwd=box, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    out, err = child.communicate()
+    if child.returncode:
+        raise SystemExit(f"{stage} failed:\n{out[-3000:]}\n{err[-3000:]}")
+    rows = [json.loads(line[4:]) for line in err.splitlines() if line.startswith("MEM ")]
+    return rows, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # one child
 
 
 def main() -> int:
@@ -90,10 +98,13 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--box", type=Path, required=True, help="the pipeline copy to run in")
     ap.add_argument("--stage", required=True, help="a stage of its dvc.yaml, e.g. evaluate")
-    ap.add_argument("--src", type=Path, help="run this src/ instead of the copy's own")
+    ap.add_argument("--code", type=Path, help="run this checkout's stages/ and src/")
     args = ap.parse_args()
-    for row in measure(args.box.resolve(), args.stage, args.src):
+    rows, peak = measure(args.box.resolve(), args.stage,
+                         args.code.resolve() if args.code else None)
+    for row in rows:
         print(f"{row['rss_mb']:6d} MB now, {row['peak_mb']:6d} MB peak  after {row['after']}")
+    print(f"{args.stage}: peak RSS {peak:.0f} MB (its largest process)")
     return 0
 
 

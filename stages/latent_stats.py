@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         replicate_codes[model] = read_replicate_codes(io.read_npz(path, required=("seeds",)))
     sweep = {level: (stage, codes["dae"] if stage == "train@dae" else io.read_npz(
         Path(args.dae_sweep_dir) / str(level) / "codes.npz",
-        required=("z_train", "z_test", "recon_test"), optional=())) for level, stage in sweep_p.members}
+        required=("z_train", "z_test", "recon_test"), optional=()))
+        for level, stage in sweep_p.members}
     with track_stage("latent_stats", p, "latent_stats", data=args.data,
                      params_file=args.params, link=args.link) as run:
         from latentlab.analysis import latent_stats
