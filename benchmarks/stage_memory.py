@@ -21,7 +21,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-CHECKPOINTS = {  # module: functions wrapped (called as module attributes by the stages)
+CHECKPOINTS = {  # module: functions wrapped, in this order (before a module that imports them)
+    "latentlab.analysis.metrics": ("knn_correct", "probe_correct", "trustworthiness_of_rows",
+                                   "distances_from_rows", "bernoulli_decomposition"),
+    "latentlab.analysis.intervals": ("replicates",),
     "latentlab.io": ("read_npz",),
     "latentlab.data.preprocess": ("read_representation_splits",),
     "latentlab.train.trainer": ("load_model",),
