@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     p = params.load("evaluate", args.params)
-    splits = io.read_npz(args.data, required=("x_test", "y_test"))
+    splits = io.read_npz(args.data, required=("x_test", "y_test"), optional=())  # not x_train
     model_dirs = dict(pair.split("=", 1) for pair in args.models)
     with track_stage("evaluate", p, "evaluate", data=args.data,
                      params_file=args.params, link=args.link) as run:
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, directory in model_dirs.items():
             model, config = trainer.load_model(f"{directory}/model.pt")
             model = model.to(on)
-            z_test = io.read_npz(f"{directory}/codes.npz", required=("z_test",))["z_test"]
+            z_test = io.read_npz(f"{directory}/codes.npz", required=("z_test",),
+                                 optional=())["z_test"]
             for key, value in evaluate.walks(model, z_test, splits["y_test"], p).items():
                 arrays[f"{key}_{name}"] = value
             if config["kind"] == "vae":

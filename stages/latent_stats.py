@@ -8,6 +8,7 @@ from pathlib import Path
 
 from latentlab import io, params
 from latentlab.cli import run_stage
+from latentlab.data.preprocess import read_representation_splits
 from latentlab.tracking.stage_run import track_stage
 
 CODE_KEYS = ("z_train", "z_test", "recon_test", "logvar_test", "index_train", "index_test")
@@ -39,10 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     p = params.load("latent_stats", args.params)
     sweep_p = params.load("dae_sweep", args.params)
     vae_p = params.load("train.vae", args.params)  # the thresholds of its collapse diagnosis
-    splits = io.read_npz(args.data, required=("x_train", "x_test", "y_train", "y_test"))
+    splits = read_representation_splits(args.data)  # no binarised draw, no validation split
     code_paths = dict(pair.split("=", 1) for pair in args.codes)
-    codes = {m: {k: v for k, v in io.read_npz(path, required=("z_train", "z_test")).items()
-                 if k in CODE_KEYS} for m, path in code_paths.items()}
+    codes = {m: {k: v for k, v in io.read_npz(path, required=("z_train", "z_test"),
+                                              optional=CODE_KEYS).items() if k in CODE_KEYS}
+             for m, path in code_paths.items()}
     from latentlab.train.replicates import read_replicate_codes
 
     replicate_codes = {}
@@ -51,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         replicate_codes[model] = read_replicate_codes(io.read_npz(path, required=("seeds",)))
     sweep = {level: (stage, codes["dae"] if stage == "train@dae" else io.read_npz(
         Path(args.dae_sweep_dir) / str(level) / "codes.npz",
-        required=("z_train", "z_test", "recon_test"))) for level, stage in sweep_p.members}
+        required=("z_train", "z_test", "recon_test"), optional=()))
+        for level, stage in sweep_p.members}
     with track_stage("latent_stats", p, "latent_stats", data=args.data,
                      params_file=args.params, link=args.link) as run:
         from latentlab.analysis import latent_stats

@@ -124,17 +124,24 @@ def atomic_write_metrics(path: str | Path, obj: Any) -> None:
 
 
 CHECKSUM_KEY = "_sha256"
+"""Where files written before per-array checksums hold one checksum over all their arrays."""
+
+ARRAY_CHECKSUMS_KEY = "_sha256_per_array"
+"""Where an ``.npz`` records one ``name:sha256`` line per array (:func:`sha256_arrays` of it)."""
 
 
 def atomic_write_npz(path: str | Path, **arrays: np.ndarray) -> None:
     """Write arrays to an ``.npz`` atomically (uncompressed: fast and reproducible).
 
-    The file also records :func:`sha256_arrays` of its arrays under
-    ``_sha256``; :func:`read_npz` recomputes it, so a file damaged between
-    stages is reported as such instead of feeding wrong numbers downstream.
+    The file also records the checksum of each array (:func:`sha256_arrays` of
+    that array alone) under ``_sha256_per_array``; :func:`read_npz` recomputes
+    it for each array it loads, so a file damaged between stages is reported as
+    such instead of feeding wrong numbers downstream, and a reader that needs
+    two arrays of a large file loads (and hashes) only those two.
     """
+    lines = [f"{name}:{sha256_arrays({name: arrays[name]})}" for name in sorted(arrays)]
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays, **{CHECKSUM_KEY: np.array(sha256_arrays(arrays))})
+    np.savez(buffer, **arrays, **{ARRAY_CHECKSUMS_KEY: np.array(lines)})
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -170,32 +177,57 @@ def sha256_arrays(arrays: Mapping[str, np.ndarray]) -> str:
     for name in sorted(arrays):
         arr = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
-        digest.update(arr.tobytes())
+        digest.update(arr.reshape(-1).view(np.uint8) if arr.size else b"")  # no copy
     return digest.hexdigest()
 
 
-def read_npz(path: str | Path, required: Iterable[str] = ()) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` into memory, checking the keys a stage needs."""
+def read_npz(path: str | Path, required: Iterable[str] = (),
+             optional: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Load the arrays of an ``.npz`` a stage needs, each checked against its checksum.
+
+    Parameters
+    ----------
+    required : names the file must hold (else a :class:`DataFileError`).
+    optional : None (the default) loads every array of the file; otherwise only
+        ``required`` and those names of ``optional`` the file holds, so a stage
+        that needs the test split of a large ``splits.npz`` does not read (or
+        hold in memory) its training images.
+
+    Each array loaded is verified against the checksum the writer recorded for it
+    (:func:`atomic_write_npz`). A file from before per-array checksums holds one
+    checksum over all its arrays: it is read whole and verified as before.
+    """
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"{path}: missing; run `dvc repro` to produce it")
+    required = tuple(required)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+            files = set(npz.files)
+            missing = [key for key in required if key not in files]
+            if missing:
+                raise DataFileError(f"{path}: lacks array(s) {', '.join(missing)}; "
+                                    "rerun the stage that writes it")
+            per_array = ARRAY_CHECKSUMS_KEY in files
+            data_keys = files - {ARRAY_CHECKSUMS_KEY, CHECKSUM_KEY}
+            wanted = (data_keys if optional is None or not per_array  # an old file: whole
+                      else {*required, *(key for key in optional if key in data_keys)})
+            recorded = (dict(str(line).split(":", 1) for line in npz[ARRAY_CHECKSUMS_KEY])
+                        if per_array else None)
+            whole = str(npz[CHECKSUM_KEY]) if CHECKSUM_KEY in files else None
+            arrays = {key: npz[key] for key in sorted(wanted)}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise DataFileError(
             f"{path}: corrupt or truncated ({type(exc).__name__}); "
             "delete it and run `dvc repro` to rebuild it"
         ) from None
-    recorded = arrays.pop(CHECKSUM_KEY, None)
-    if recorded is not None and str(recorded) != sha256_arrays(arrays):
+    if recorded is not None:
+        damaged = [key for key in arrays if recorded.get(key) != sha256_arrays({key: arrays[key]})]
+    else:
+        damaged = [] if whole is None or whole == sha256_arrays(arrays) else sorted(arrays)
+    if damaged:
         raise DataFileError(f"{path}: checksum mismatch (the arrays changed after they were "
                             "written); delete it and run `dvc repro` to rebuild it")
-    missing = [key for key in required if key not in arrays]
-    if missing:
-        raise DataFileError(
-            f"{path}: lacks array(s) {', '.join(missing)}; rerun the stage that writes it"
-        )
     return arrays
 
 

@@ -80,3 +80,20 @@ def test_latent_stats_scores_on_the_grey_levels():
     np.testing.assert_array_equal(scored["x_test"], splits["grey_test"])
     np.testing.assert_array_equal(scored["x_train"], splits["p_train"])
     np.testing.assert_array_equal(scored["y_test"], splits["y_test"])
+
+
+@pytest.mark.parametrize("mode", ["none", "static", "dynamic"])
+def test_latent_stats_reads_the_grey_levels_and_labels_of_splits_npz_and_nothing_else(
+        tmp_path, mode):
+    from latentlab import io
+    from latentlab.data.preprocess import read_representation_splits
+
+    splits = {**_labelled(mode), "has_labels": np.asarray(True)}
+    io.atomic_write_npz(tmp_path / "splits.npz", **splits)
+    read = read_representation_splits(tmp_path / "splits.npz")
+    grey = {"none": {"x_train", "x_test"}, "static": {"grey_train", "grey_test"},
+            "dynamic": {"p_train", "grey_test"}}[mode]
+    assert set(read) == {"y_train", "y_test", "has_labels", *grey}  # no draw, no val split
+    whole = representation_splits(splits)
+    for key, value in representation_splits(read).items():
+        np.testing.assert_array_equal(value, whole[key])

@@ -82,6 +82,50 @@ def test_an_array_changed_inside_a_valid_npz_is_a_checksum_error(tmp_path):
         io.read_npz(path)
 
 
+def _replace_member(path, name, data):
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members[name] = data
+    with zipfile.ZipFile(path, "w") as zf:  # a well-formed zip
+        for member, content in members.items():
+            zf.writestr(member, content)
+
+
+def _npy_bytes(array):
+    buffer = __import__("io").BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_a_reader_loads_and_checks_only_the_arrays_it_asks_for(tmp_path):
+    path = tmp_path / "splits.npz"
+    io.atomic_write_npz(path, x_train=np.zeros((50, 4), np.float32),
+                        x_test=np.arange(8, dtype=np.float32).reshape(2, 4), y_test=np.arange(2))
+    _replace_member(path, "x_train.npy", b"not an array at all")  # never read below
+    arrays = io.read_npz(path, required=("x_test",), optional=("y_test", "grey_test"))
+    assert sorted(arrays) == ["x_test", "y_test"]
+    assert arrays["x_test"].dtype == np.float32 and arrays["x_test"][1, 3] == 7
+    with pytest.raises(DataFileError, match="checksum mismatch"):
+        io.read_npz(path)  # every array: the damaged one too
+    _replace_member(path, "x_test.npy", _npy_bytes(np.ones((2, 4), np.float32)))
+    with pytest.raises(DataFileError, match="checksum mismatch.*dvc repro"):
+        io.read_npz(path, required=("x_test",), optional=())
+    assert sorted(io.read_npz(path, required=("y_test",), optional=())) == ["y_test"]
+
+
+def test_a_file_with_one_checksum_over_all_arrays_is_still_read_whole_and_checked(tmp_path):
+    path = tmp_path / "old.npz"
+    arrays = {"x": np.zeros(10), "y": np.ones(3)}
+    np.savez(path, **arrays, **{io.CHECKSUM_KEY: np.array(io.sha256_arrays(arrays))})
+    got = io.read_npz(path, required=("y",), optional=())
+    assert sorted(got) == ["x", "y"] and got["y"].sum() == 3
+    _replace_member(path, "x.npy", _npy_bytes(np.ones(10)))
+    with pytest.raises(DataFileError, match="checksum mismatch"):
+        io.read_npz(path, required=("y",), optional=())
+
+
 CAPPED_WRITER = r"""
 import resource, sys
 from latentlab import io

@@ -158,3 +158,13 @@ def test_embedding_rows_are_a_seeded_subsample_in_index_order():
     index = [r[0] for r in rows]
     assert index == sorted(index) and all(r[3] == y[r[0]] for r in rows)
     assert len(embedding_rows(z, y, max_points=1000, seed=0)) == 500
+
+
+def test_bernoulli_decomposition_in_chunks_of_rows_is_bitwise_the_whole_array(monkeypatch):
+    from latentlab.analysis import latent as latent_module
+
+    rng = np.random.default_rng(3)
+    x, x_mean = rng.random((2500, 30)), rng.random((2500, 30))
+    chunked = latent_module.bernoulli_decomposition(x, x_mean)  # 3 chunks of ≤ 1024 rows
+    monkeypatch.setattr(latent_module, "ROWS_PER_CHUNK", 10_000)
+    assert latent_module.bernoulli_decomposition(x, x_mean) == chunked

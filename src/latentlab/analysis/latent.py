@@ -187,15 +187,25 @@ def bernoulli_decomposition(x: np.ndarray, x_mean: np.ndarray) -> dict[str, floa
     x, x_mean : ndarray of shape (n, features), values in [0, 1]
     """
     eps = np.finfo(np.float64).eps
-    x = np.asarray(x, np.float64)
-    q1 = np.clip(np.asarray(x_mean, np.float64), eps, 1.0 - eps)
-    p = np.stack([x, 1.0 - x], axis=-1)  # (n, features, 2)
-    q = np.stack([q1, 1.0 - q1], axis=-1)
-    return {
-        "recon_cross_entropy_nats": float(cross_entropy(p, q).sum(-1).mean()),
-        "data_entropy_nats": float(entropy(p).sum(-1).mean()),
-        "recon_kl_nats": float(kl_divergence(p, q).sum(-1).mean()),
-    }
+    per_row: dict[str, list[np.ndarray]] = {"cross_entropy": [], "entropy": [], "kl": []}
+    for start in range(0, len(x), ROWS_PER_CHUNK):  # float64 (rows, features, 2) temporaries
+        xs = np.asarray(x[start:start + ROWS_PER_CHUNK], np.float64)
+        q1 = np.clip(np.asarray(x_mean[start:start + ROWS_PER_CHUNK], np.float64),
+                     eps, 1.0 - eps)
+        p = np.stack([xs, 1.0 - xs], axis=-1)  # (rows, features, 2)
+        q = np.stack([q1, 1.0 - q1], axis=-1)
+        per_row["cross_entropy"].append(cross_entropy(p, q).sum(-1))  # (rows,)
+        per_row["entropy"].append(entropy(p).sum(-1))
+        per_row["kl"].append(kl_divergence(p, q).sum(-1))
+    mean = {key: float(np.concatenate(parts).mean()) for key, parts in per_row.items()}
+    return {"recon_cross_entropy_nats": mean["cross_entropy"],
+            "data_entropy_nats": mean["entropy"], "recon_kl_nats": mean["kl"]}
+
+
+ROWS_PER_CHUNK = 1024
+"""Rows of :func:`bernoulli_decomposition` at a time: each row's sums are the same, and
+the means are over the same per-row values, whatever the chunk (on 10 500 test images
+of 28×28 the whole-array version held 0.8 GB of temporaries)."""
 
 
 def posterior_prior_identities(mu: np.ndarray, logvar: np.ndarray) -> dict[str, float]:
