@@ -113,8 +113,16 @@ def test_artifacts_go_to_the_server_artifact_root_and_nothing_is_stored_locally(
     vae = verify_stage_runs(team.url, tracked_stages(box.root)).stages[VAE_STAGE]
     stored = verify_artifact(vae, team.server.artifacts, box.root / VAE_HISTORY, box.root)
     assert stored.is_relative_to(team.server.artifacts)
-    # the pyfunc encoder went through the server's proxy too
-    assert stored_artifact(vae, team.server.artifacts, "encoder/MLmodel").is_file()
+    # the pyfunc encoder, an MLflow 3 logged model of the VAE's run (the Models tab), went
+    # through the server's proxy too
+    from mlflow.tracking import MlflowClient
+
+    models = MlflowClient(tracking_uri=team.url).search_logged_models(
+        [vae["info"]["experiment_id"]])
+    (encoder,) = [m for m in models if m.source_run_id == vae["info"]["run_id"]]
+    location = {"info": {"artifact_uri": encoder.artifact_location,
+                         "run_id": vae["info"]["run_id"]}}
+    assert stored_artifact(location, team.server.artifacts, "MLmodel").is_file()
 
 
 def test_postgresql_itself_holds_the_runs(team, box):

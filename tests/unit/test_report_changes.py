@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from test_report import (
-    PARAMS_YAML,
     REPO,
     _commit_all,
     _edit_json,
@@ -72,7 +71,7 @@ def test_the_command_on_a_repository(tmp_path, capsys):
     assert "): no metric value differs." in out
     assert (root / "reports/changes.md").read_text() == out
 
-    paths.params.write_text(PARAMS_YAML.replace("beta: 1.0", "beta: 4.0"))
+    paths.params.write_text(paths.params.read_text().replace("beta: 1.0", "beta: 4.0"))
     assert run_stage(changes.main, ["--root", str(root), "--out", str(tmp_path / "c.md")]) == 0
     out = capsys.readouterr().out
     went_in = out.split("What went in:\n\n", 1)[1]
@@ -96,7 +95,7 @@ def test_a_missing_metrics_file_is_one_line_and_a_non_zero_exit(tmp_path):
 
 def test_a_changed_beta_is_the_first_thing_named(tmp_path):
     root, paths, commit = _committed(tmp_path)
-    paths.params.write_text(PARAMS_YAML.replace("beta: 1.0", "beta: 2.0"))
+    paths.params.write_text(paths.params.read_text().replace("beta: 1.0", "beta: 2.0"))
     text = changes.write_changes(root)
     intro, rest = text.split("What went in:\n\n", 1)
     assert "`" + commit[:12] + "`" in intro and "beta" not in intro
@@ -194,7 +193,8 @@ def test_the_metrics_that_moved_beyond_their_noise_are_listed(tmp_path):
     _edit_json(paths.latent_stats, lambda t: t["vae"].update(knn_accuracy=0.86,
                                                              probe_accuracy=0.905))
     _edit_json(paths.train_metrics["vae"], lambda t: t["test"].update(elbo=-32.5))
-    (root / "params.yaml").write_text(PARAMS_YAML.replace("seed: 0", "seed: 1"))
+    params_file = root / "params.yaml"
+    params_file.write_text(params_file.read_text().replace("seed: 0", "seed: 1"))
     text = changes.write_changes(root)
     assert f"Against the metrics committed at `{commit[:12]}`" in text
     assert "What went in:\n\n- params: `seed` 0 → 1\n" in text
