@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -84,14 +83,8 @@ def _assert_failed_cleanly(box, tmp_path, result, first_words: str) -> str:
     return line
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_no_mirror_reachable_fails_in_one_line(box, tmp_path):
-    url = f"http://127.0.0.1:{_closed_port()}/mnist/"
+def test_no_mirror_reachable_fails_in_one_line(box, tmp_path, closed_port):
+    url = f"http://127.0.0.1:{closed_port}/mnist/"
     result = _download(box, tmp_path, {"local_dir": None, "mirror": url})
     line = _assert_failed_cleanly(box, tmp_path, result, "train-images-idx3-ubyte.gz: could not "
                                   f"download it from any mirror ({url}train-images-idx3-ubyte.gz: "

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -200,15 +199,9 @@ def test_an_exploding_loss_stops_training_naming_the_term_and_epoch(box, tmp_pat
     assert not any((box.root / rel).exists() for rel in VAE_OUTPUTS)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_an_unreachable_tracking_server_fails_fast_with_a_clear_message(box):
+def test_an_unreachable_tracking_server_fails_fast_with_a_clear_message(box, closed_port):
     _clear_vae_outputs(box)
-    env = {**box.env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{_closed_port()}"}
+    env = {**box.env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{closed_port}"}
     started = time.monotonic()
     result = subprocess.run(TRAIN_VAE, cwd=box.root, env=env, capture_output=True, text=True,
                             timeout=120)
@@ -219,12 +212,13 @@ def test_an_unreachable_tracking_server_fails_fast_with_a_clear_message(box):
     assert "tracking.on_failure: warn" in line
 
 
-def test_warn_mode_writes_the_outputs_and_keeps_the_run_for_replay(box, tmp_path):
+def test_warn_mode_writes_the_outputs_and_keeps_the_run_for_replay(box, tmp_path,
+                                                                    closed_port):
     _clear_vae_outputs(box)
     relaxed = tmp_path / "params.yaml"
     relaxed.write_text((box.root / "params.yaml").read_text())
     set_params(relaxed, {("tracking", "on_failure"): "warn"})
-    env = {**box.env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{_closed_port()}"}
+    env = {**box.env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{closed_port}"}
     result = subprocess.run([*TRAIN_VAE, "--params", str(relaxed)], cwd=box.root, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -17,7 +17,6 @@ import hashlib
 import http.server
 import importlib.util
 import json
-import socket
 import threading
 from pathlib import Path
 
@@ -84,12 +83,6 @@ class Mirror:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture()
@@ -236,8 +229,8 @@ def test_a_connection_cut_short_is_reported_as_a_truncated_download(run, registe
     assert run()[0] == 0
 
 
-def test_no_mirror_reachable_names_the_file_and_the_way_out(run, registered):
-    url = f"http://127.0.0.1:{closed_port()}/"
+def test_no_mirror_reachable_names_the_file_and_the_way_out(run, registered, closed_port):
+    url = f"http://127.0.0.1:{closed_port}/"
     code, err = run(mirror=url)
     assert code == 1
     (line,) = err.splitlines()

@@ -13,12 +13,8 @@ from latentlab.tracking.store import tracking_uri
 
 
 @pytest.fixture()
-def store(tmp_path, monkeypatch):
-    (tmp_path / ".dvc").mkdir()
-    monkeypatch.chdir(tmp_path)
-    for name in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", "LATENTLAB_PARENT_RUN_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+def store(store_dir):
+    return store_dir
 
 
 @pytest.mark.parametrize("model_class", [VAE, AutoEncoder])

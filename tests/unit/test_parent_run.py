@@ -16,12 +16,8 @@ from latentlab.tracking.store import DEFAULT_EXPERIMENT, ensure_store, tracking_
 
 
 @pytest.fixture()
-def store(tmp_path, monkeypatch):
-    (tmp_path / ".dvc").mkdir()
-    monkeypatch.chdir(tmp_path)
-    for name in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", parent_run.PARENT_FILE_ENV):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+def store(store_dir):
+    return store_dir
 
 
 def _runs(filter_string=""):

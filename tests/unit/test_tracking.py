@@ -11,15 +11,9 @@ from latentlab.tracking.store import DEFAULT_EXPERIMENT, tracking_uri
 
 
 @pytest.fixture()
-def store(tmp_path, monkeypatch):
-    (tmp_path / ".dvc").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("DVC_ROOT", raising=False)
-    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
-    monkeypatch.delenv("LATENTLAB_PARENT_RUN_FILE", raising=False)
+def store(store_dir, monkeypatch):
     monkeypatch.setenv("DVC_STAGE", "train@vae")
-    return tmp_path
+    return store_dir
 
 
 def _runs(uri):
@@ -62,13 +56,10 @@ def test_a_failing_stage_ends_its_run_failed(store):
     assert r.info.status == "FAILED"
 
 
-def test_unreachable_server_is_a_clear_error_within_seconds(store, monkeypatch):
-    import socket
+def test_unreachable_server_is_a_clear_error_within_seconds(store, monkeypatch, closed_port):
     import time
 
-    with socket.socket() as sock:  # a closed loopback port
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
     started = time.perf_counter()
     with pytest.raises(TrackingError, match=f"127.0.0.1:{port}.*MLFLOW_TRACKING_URI"):
@@ -77,17 +68,9 @@ def test_unreachable_server_is_a_clear_error_within_seconds(store, monkeypatch):
     assert time.perf_counter() - started < 30
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_warn_mode_keeps_the_stage_going_and_saves_the_run_for_replay(store, monkeypatch,
-                                                                      capsys):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_closed_port()}")
+                                                                      capsys, closed_port):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{closed_port}")
     with stage_run("train@vae", {"train.vae.beta": 1.0}, {"dvc.stage": "train@vae"},
                    on_failure="warn") as run:
         for epoch in (1, 2, 3):
@@ -105,10 +88,11 @@ def test_warn_mode_keeps_the_stage_going_and_saves_the_run_for_replay(store, mon
     assert sorted((m.step, m.value) for m in history) == [(1, 1.0), (2, 2.0), (3, 3.0)]
 
 
-def test_fail_mode_stops_at_the_next_epoch_once_the_store_has_failed(store, monkeypatch):
+def test_fail_mode_stops_at_the_next_epoch_once_the_store_has_failed(store, monkeypatch,
+                                                                      closed_port):
     import time
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{closed_port}")
     epochs_done = 0
     with pytest.raises(TrackingError, match="tracking.on_failure: warn"):
         with stage_run("train@ae", {}, {}) as run:
@@ -128,15 +112,12 @@ def test_a_long_param_is_truncated_with_a_warning_not_an_error(store, capsys):
     assert "warning: param report.note is longer than MLflow's 500" in capsys.readouterr().err
 
 
-def test_init_against_an_unreachable_server_is_one_line_and_exit_1(tmp_path):
+def test_init_against_an_unreachable_server_is_one_line_and_exit_1(tmp_path, closed_port):
     import os
-    import socket
     import subprocess
     import sys
 
-    with socket.socket() as sock:  # a port nothing listens on once the socket closes
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
     out = subprocess.run([sys.executable, "-m", "latentlab.tracking", "init"], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=120)

@@ -27,13 +27,9 @@ from latentlab.tracking.store import DEFAULT_EXPERIMENT, ensure_store, tracking_
 
 
 @pytest.fixture()
-def store(tmp_path, monkeypatch):
-    (tmp_path / ".dvc").mkdir()
-    monkeypatch.chdir(tmp_path)
-    for name in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", "LATENTLAB_PARENT_RUN_FILE"):
-        monkeypatch.delenv(name, raising=False)
+def store(store_dir):
     ensure_store()
-    return tmp_path
+    return store_dir
 
 
 def _client():
@@ -229,12 +225,8 @@ def test_warn_mode_replay_leaves_no_running_duplicate(store):
     assert [r.info.status for r in everything].count("RUNNING") == 0
 
 
-def test_the_reap_command_against_a_dead_server_is_one_line(tmp_path):
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_the_reap_command_against_a_dead_server_is_one_line(tmp_path, closed_port):
+    port = closed_port
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
     out = subprocess.run([sys.executable, "-m", "latentlab.tracking", "reap"], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=120)
