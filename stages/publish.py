@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latentlab import params
 from latentlab.cli import run_stage
 from latentlab.report.publish import publish
 
@@ -19,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the report stage's output folder (outputs/report)")
     ap.add_argument("--to", dest="target", required=True, type=Path, help="reports/")
     ap.add_argument("names", nargs="+", help="files and folders to copy (report.html ...)")
+    ap.add_argument("--params", default=params.DEFAULT_PARAMS_FILE, type=Path)
     args = ap.parse_args(argv)
+    params.check_names(args.params)  # it reads no params, yet refuses a typo, as every stage
     written = publish(args.source, args.target, args.names)
     print(f"publish: {', '.join(str(path) for path in written)}")
     return 0

@@ -560,10 +560,16 @@ def load(section: str, path: str | Path = DEFAULT_PARAMS_FILE) -> Any:
     ParamsError
         With one line naming the dotted key, the value and the allowed range.
     """
+    return _from_raw(check_names(path), section)
+
+
+def check_names(path: str | Path = DEFAULT_PARAMS_FILE) -> dict:
+    """Read the file and refuse a misspelt section or key anywhere in it (values unread); the
+    raw file. What every stage does first, the ones that read no params too."""
     raw = read_params_file(path)
     check_structure(raw)
     check_keys(raw)
-    return _from_raw(raw, section)
+    return raw
 
 
 def validate(path: str | Path = DEFAULT_PARAMS_FILE) -> list[str]:

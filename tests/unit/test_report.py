@@ -1382,3 +1382,20 @@ def test_publish_copies_files_and_swaps_a_folder_whole(tmp_path):
     assert sorted(p.name for p in reports.iterdir()) == ["changes.md", "figures", "report.md"]
     with pytest.raises(DataFileError, match=r"lacks report.html; run `dvc repro report`"):
         publish(rendered, reports, ["report.html"])
+
+
+def test_publish_refuses_a_typo_in_params_yaml_like_every_stage(tmp_path):
+    import subprocess
+    import sys
+
+    rendered = tmp_path / "rendered"
+    rendered.mkdir()
+    (rendered / "report.md").write_text("# r\n")
+    bad = tmp_path / "params.yaml"
+    bad.write_text(PARAMS_YAML.replace("report:\n", "reprot:\n"))
+    out = subprocess.run([sys.executable, str(REPO / "stages/publish.py"), "--from",
+                          str(rendered), "--to", str(tmp_path / "reports"), "--params", str(bad),
+                          "report.md"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: reprot: unknown section (typo?)"), out.stderr
+    assert not (tmp_path / "reports").exists()
