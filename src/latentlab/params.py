@@ -152,7 +152,8 @@ TSNE_THREADS = 2  # baselines.tsne.num_threads when an older params.yaml lacks i
 OPTIONAL_KEYS = frozenset({"train.common.device", "train.common.precision", "evaluate.device",
                            "baselines.tsne.num_threads", "latent_stats.bootstrap_samples",
                            "latent_stats.confidence", "train.common.replicates",
-                           "evaluate.iwae_max_images", "latent_stats.trustworthiness_max_points"})
+                           "evaluate.iwae_max_images", "latent_stats.trustworthiness_max_points",
+                           "train.common.min_rel_improvement"})
 # The smallest subsample a cap may ask for: below it the standard error is too wide to use.
 MIN_SUBSAMPLE = 100
 
@@ -166,6 +167,7 @@ TRAIN_COMMON = {
     "batch_size": _int_at_least(1),
     "learning_rate": _learning_rate,
     "patience": _int_at_least(1),
+    "min_rel_improvement": _float_in(0.0, 1.0, high_open=True),
     "n_prior_samples": _int_at_least(1),
     "num_threads": _int_at_least(1),
     "grad_clip_norm": _float_in(0.0, INF, high_open=True),
@@ -314,6 +316,7 @@ class TrainParams:
     device: str = "auto"  # auto | cpu | cuda (latentlab.train.device.resolve)
     precision: str = "fp32"  # fp32 | bf16 (autocast of the forward pass)
     replicates: int = 1  # training seeds: seed, then seed + REPLICATE_SEED_STEP * k
+    min_rel_improvement: float = 0.0  # early stopping's tolerance (latentlab.train.loop.fit)
     noise_type: str | None = None
     noise_level: float | None = None
     beta: float | None = None

@@ -1399,3 +1399,21 @@ def test_publish_refuses_a_typo_in_params_yaml_like_every_stage(tmp_path):
     assert out.returncode == 2
     assert out.stderr.startswith("error: reprot: unknown section (typo?)"), out.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_each_training_sentence_states_the_early_stopping_rule_it_ran_under():
+    """The report states the tolerance behind every stop (issue 20): a reader comparing an
+    epoch count across runs sees which rule produced it."""
+    from latentlab.report.sections_models import stopping_words
+    from tiny_params import tiny_train_params
+
+    tolerant = tiny_train_params(patience=20, epochs=300, min_rel_improvement=0.0003)
+    words = stopping_words(tolerant, stopped_early=True)
+    assert words.startswith("stopped early: 20 epochs (`train.common.patience`)")
+    assert "by more than 0.03% (`train.common.min_rel_improvement`: 0.0003)" in words
+    budget = stopping_words(tolerant, stopped_early=False)
+    assert budget.startswith("ran its full epoch budget of 300 (`train.common.epochs`)")
+    assert "0.03%" in budget
+    strict = stopping_words(tiny_train_params(patience=5), stopped_early=True)
+    assert strict.endswith("without the validation loss improving")
+    assert "min_rel_improvement" not in strict

@@ -12,6 +12,7 @@ from latentlab.train.loop import (
     autoencoder_objective,
     evaluate,
     fit,
+    patience_counts,
     seed_everything,
     vae_training_objective,
 )
@@ -64,6 +65,32 @@ def test_early_stopping_stops():
     _, history, _, _ = _fit(epochs=200, lr=0.5, patience=3)
     assert history.stopped_early and len(history.rows) < 200
     assert len(history.rows) - history.best_epoch == 3
+
+
+def test_patience_counts_only_an_improvement_beyond_the_relative_tolerance():
+    assert patience_counts(9.0, math.inf, 0.5)  # the first epoch always counts
+    assert patience_counts(99.0, 100.0, 0.0) and not patience_counts(100.0, 100.0, 0.0)
+    assert not patience_counts(99.95, 100.0, 1e-3)  # better by 0.05 %: not enough
+    assert patience_counts(99.85, 100.0, 1e-3)
+    assert patience_counts(-100.2, -100.0, 1e-3) and not patience_counts(-100.05, -100.0, 1e-3)
+
+
+def test_a_tolerance_cuts_the_run_short_and_keeps_its_best_epoch():
+    """train.common.min_rel_improvement decides when to stop, nothing else: the run with it is
+    the run without it, cut short, keeping the best epoch seen up to the cut (however small
+    its lead); so the benchmark that chose the default measured exactly these models."""
+    full_model, full, x, objective = _fit(epochs=120, lr=3e-3, patience=5)
+    cut_model, cut, _, _ = _fit(epochs=120, lr=3e-3, patience=5, min_rel_improvement=0.01)
+    assert cut.stopped_early and len(cut.rows) < len(full.rows)
+    assert cut.rows == full.rows[:len(cut.rows)]
+    best = min(cut.rows, key=lambda r: r["val/loss"])
+    assert cut.best_epoch == best["epoch"]
+    assert evaluate(cut_model, objective, x[200:], x[200:])["loss"] == pytest.approx(
+        best["val/loss"], rel=1e-5)
+    # it stopped because none of the last `patience` epochs beat the best before them by 1 %
+    counted = [r["val/loss"] for r in cut.rows]
+    reference = min(counted[:-5])
+    assert all(v >= reference * 0.99 for v in counted[-5:])
 
 
 def test_non_finite_loss_names_the_term_and_epoch():

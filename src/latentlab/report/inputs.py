@@ -205,8 +205,9 @@ class ReportInputs:
     splits_sha256 : str
         sha256 of ``splits.npz``: what every stage's MLflow run tags
         ``latentlab.splits_sha256``.
-    vae_params : TrainParams
-        ``train.vae`` (β and its KL schedule), as the training stage read it.
+    train_params : dict of TrainParams
+        ``train.<model>`` of ae, dae and vae as their training stages read them (the
+        early-stopping rule; the VAE's β and KL schedule).
     """
 
     source: dict
@@ -227,7 +228,7 @@ class ReportInputs:
     kl_per_dim: dict[str, np.ndarray]
     dae_sweep: dict
     params_text: str = field(repr=False)
-    vae_params: TrainParams
+    train_params: dict[str, TrainParams]
     splits_sha256: str = ""
 
 

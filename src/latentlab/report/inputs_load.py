@@ -96,7 +96,7 @@ def load_inputs(paths: ReportPaths) -> ReportInputs:
         dae_sweep=read_dae_sweep(paths, has_labels),
         params_text=params_text,
         splits_sha256=sha256_file(paths.data),
-        vae_params=params_module.load("train.vae", paths.params),
+        train_params={m: params_module.load(f"train.{m}", paths.params) for m in MODELS},
     )
     check_shapes(inputs, paths)
     check_tsne(inputs, paths)

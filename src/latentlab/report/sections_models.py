@@ -15,6 +15,7 @@ from typing import Mapping
 
 import numpy as np
 
+from latentlab.params import TrainParams
 from latentlab.report.blocks import FigureRef
 from latentlab.report.blocks import figure as _fig
 from latentlab.report.blocks import para as _p
@@ -32,11 +33,24 @@ from latentlab.report.words import (
 )
 
 
+def stopping_words(p: TrainParams, stopped_early: bool) -> str:
+    """How a run ended, and the rule that ended it (``train.common.patience`` and
+    ``min_rel_improvement``: :func:`latentlab.train.loop.fit`)."""
+    gain = ("improving" if p.min_rel_improvement == 0 else
+            f"improving by more than {p.min_rel_improvement:.2%} "
+            f"(`train.common.min_rel_improvement`: {p.min_rel_improvement:g})")
+    if stopped_early:
+        return (f"stopped early: {p.patience} epochs (`train.common.patience`) passed without "
+                f"the validation loss {gain}")
+    return (f"ran its full epoch budget of {p.epochs} (`train.common.epochs`): it never went "
+            f"{p.patience} epochs without the validation loss {gain}")
+
+
 def _training_sentence(model: str, metrics: dict, curves: Mapping[str, np.ndarray],
-                       likelihood: str | None = None) -> str:
+                       p: TrainParams, likelihood: str | None = None) -> str:
     """Best epoch, stopping, recon at the best epoch, and the test recon NLL of one model."""
     best, run = int(metrics["best_epoch"]), int(metrics["epochs_run"])
-    stop = "stopped early" if metrics["stopped_early"] else "ran its full epoch budget"
+    stop = stopping_words(p, bool(metrics["stopped_early"]))
     at_best = np.flatnonzero(curves["epoch"] == best)
     inputs = " (both on corrupted inputs)" if model == "dae" else ""
     curve = (f"; at that epoch train recon {fmt(curves['train_recon'][at_best[0]])}, val recon "
@@ -55,7 +69,7 @@ def ae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict]
         _p("The AE is an MLP encoder to a latent code and a mirrored decoder back to the "
            "image, trained to reconstruct its input; nothing constrains where its codes lie."),
         _p(_training_sentence("ae", inputs.train_metrics["ae"], inputs.curves["ae"],
-                              likelihood_words(inputs, "ae"))),
+                              inputs.train_params["ae"], likelihood_words(inputs, "ae"))),
         _fig(refs["ae_curves"]),
         _p(f"Its {int(ae['latent_dim'])}-dimensional test codes "
            + (f"separate the classes (kNN accuracy {fmt(ae['knn_accuracy'])}, `knn_accuracy`; "
@@ -90,7 +104,7 @@ def dae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict
            "1/(1 − level), as dropout does, so a clean input is on average what the encoder "
            "saw in training (`train.dae.noise_type`)."),
         _p(_training_sentence("dae", tm["dae"], inputs.curves["dae"],
-                              likelihood_words(inputs, "dae"))),
+                              inputs.train_params["dae"], likelihood_words(inputs, "dae"))),
         _fig(refs["dae_curves"]),
         _p(recon),
     ]
@@ -114,6 +128,7 @@ def vae_blocks(inputs: ReportInputs, refs: Mapping[str, FigureRef]) -> list[dict
     blocks.append(_p(likelihood_note(inputs, "vae")))
     blocks.append(_p(beta_sentence(inputs)))
     blocks.append(_p(_training_sentence("vae", metrics, inputs.curves["vae"],
+                                        inputs.train_params["vae"],
                                         likelihood_words(inputs, "vae"))))
     ae = float(inputs.train_metrics["ae"]["test"]["recon"])
     word = compare_words(recon, ae)
@@ -136,7 +151,7 @@ SCHEDULE_WORDS = {
 
 def beta_sentence(inputs: ReportInputs) -> str:
     """β, its schedule, and the effective KL weight per epoch read from the training curve."""
-    p = inputs.vae_params
+    p = inputs.train_params["vae"]
     curve = inputs.curves["vae"]
     weights = curve["train_beta"]
     best = int(inputs.train_metrics["vae"]["best_epoch"])

@@ -119,7 +119,8 @@ def train_and_encode(p: TrainParams, splits: dict[str, np.ndarray], on_epoch=Non
     history = fit(
         model, tensors["train"], tensors["val"], objective,
         epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
-        patience=p.patience, seed=p.seed, monitor=monitor, corrupt=corrupt,
+        patience=p.patience, min_rel_improvement=p.min_rel_improvement,
+        seed=p.seed, monitor=monitor, corrupt=corrupt,
         grad_clip_norm=p.grad_clip_norm, on_epoch_start=on_epoch_start,
         on_epoch=on_epoch, nan_hint=hint, train_inputs=train_inputs, precision=p.precision,
     )
