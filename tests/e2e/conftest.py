@@ -96,12 +96,18 @@ def ask_rerun_status(box: Sandbox) -> dict:
             "json": json.loads(as_json.stdout)}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):  # noqa: ARG001
     """Keep what shares a sandbox on one pytest-xdist worker (`--dist loadgroup`).
 
     Every test that uses the session's ``pipeline`` story runs on the same
     worker (so the story runs once); each other e2e module is a group of its
     own (its module-scoped sandbox is built once). Unit tests spread freely.
+
+    ``tryfirst``: xdist turns the marks into groups in its own hook of this name,
+    which pluggy would otherwise call before this one (the worker registers its
+    plugin after the conftests), finding no mark: every shared sandbox was then
+    built on both workers. tests/unit/test_xdist_groups.py checks it.
     """
     for item in items:
         if "pipeline" in item.fixturenames:
