@@ -248,7 +248,12 @@ def test_sigterm_ends_the_mlflow_run_killed_not_running(box):
         run = _wait_for_running_run(client, "train@vae", timeout=60, ignore=earlier)
         time.sleep(1)
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # else it trains on and fails every later test's RUNNING check
+            proc.communicate()
+            pytest.fail("the stage trained on for 60 s after SIGTERM")
     finally:
         set_params(box.root / "params.yaml", {("train", "common", "epochs"): 3})
     assert proc.returncode == 128 + signal.SIGTERM

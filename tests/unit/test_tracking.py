@@ -1,9 +1,13 @@
 """Tracking against a real MLflow SQLite store in a temporary directory."""
 
+import os
+import signal
+import time
+
 import pytest
 from mlflow.tracking import MlflowClient
 
-from latentlab.errors import TrackingError
+from latentlab.errors import StageTerminated, TrackingError
 from latentlab.tracking.mlflow_runs import replay_pending
 from latentlab.tracking.run_record import MAX_PARAM_LENGTH, PENDING_DIR
 from latentlab.tracking.stage_run import stage_run, standard_tags
@@ -195,3 +199,23 @@ def test_stage_tags_name_the_script_and_the_splits_checksum(store, monkeypatch):
     tags = standard_tags("train@vae", "abc", "f00d")
     assert tags["latentlab.splits_sha256"] == "f00d" and "latentlab.data_sha256" not in tags
     assert tags["mlflow.source.type"] == "LOCAL"
+
+
+@pytest.mark.parametrize("after", ["a tracking call", "nothing"])
+def test_a_sigterm_that_library_code_swallowed_still_ends_the_stage_killed(store, after):
+    """SIGTERM raises wherever the main thread is; a bare ``except:`` there (in a library)
+    swallowed it and the stage trained on, its run RUNNING, until the test gave up (seen in
+    CI). The signal is remembered: the next tracking call, or the end of the block, stops the
+    stage and ends its run KILLED."""
+    with pytest.raises(StageTerminated):
+        with stage_run("train@vae", {}, standard_tags("train@vae", "abc")) as run:
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises in here
+            except BaseException:  # noqa: BLE001 - what the library did
+                pass
+            if after == "a tracking call":
+                run.log_epoch(1, {"epoch": 1, "train/loss": 1.0})
+                pytest.fail("the stage went on after SIGTERM")
+    _, runs = _runs(tracking_uri())
+    assert [r.info.status for r in runs] == ["KILLED"]

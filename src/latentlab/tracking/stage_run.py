@@ -61,8 +61,10 @@ class StageRun:
     """
 
     def __init__(self, name: str, params: dict[str, Any], tags: dict[str, str],
-                 on_failure: str = "fail", warm: tuple[str, ...] = ()):
+                 on_failure: str = "fail", warm: tuple[str, ...] = (),
+                 terminated: list[int] | None = None):
         self.name, self.on_failure = name, on_failure
+        self._terminated = terminated if terminated is not None else []
         self.run_id: str | None = None
         self.error: str | None = None  # one line: what the store (or the worker) refused
         params = truncated_params(params)
@@ -100,12 +102,26 @@ class StageRun:
             self._receiver.start()
 
     # -- what the stage calls ------------------------------------------------
+    def stop_if_terminated(self) -> None:
+        """Raise :class:`StageTerminated` if SIGTERM came and the stage is still going.
+
+        The signal handler raises wherever the main thread is; code that catches
+        every exception there (``except:`` or ``except BaseException`` without a
+        re-raise, in a library) swallows it, and the stage trained on, its run
+        RUNNING (seen once in eight SIGTERMs ~4 s into ``train@vae`` on a busy
+        machine). Every tracking call and the end of the block check again.
+        """
+        if self._terminated:
+            raise StageTerminated(self._terminated[0])
+
     def log_epoch(self, epoch: int, row: dict[str, float]) -> None:
         """Queue one epoch's metrics, logged with ``step=epoch``.
 
         With ``on_failure="fail"`` a store that already failed stops the stage
-        here, at the next epoch, rather than after training.
+        here, at the next epoch, rather than after training. A SIGTERM swallowed
+        on the way stops it here too (:meth:`stop_if_terminated`).
         """
+        self.stop_if_terminated()
         if self.error is not None and self.on_failure == "fail":
             raise self._tracking_error()
         self._put("metrics", [(k, float(v), int(time.time() * 1000), epoch)
@@ -185,6 +201,7 @@ class StageRun:
             raise self._tracking_error()
 
     def _put(self, kind: str, payload: Any) -> None:
+        self.stop_if_terminated()
         self.record["events"].append([kind, payload])
         self._outbox.put((kind, payload))
 
@@ -328,13 +345,17 @@ def stage_run(name: str, params: dict[str, Any], tags: dict[str, str],
     RUNNING.
     """
 
+    received: list[int] = []  # the signal, kept: library code may swallow the exception
+
     def _terminate(signum, frame):  # noqa: ARG001
+        received.append(signum)
         raise StageTerminated(signum)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
-    run = StageRun(name, params, tags, on_failure, warm)
+    run = StageRun(name, params, tags, on_failure, warm, terminated=received)
     try:
         yield run
+        run.stop_if_terminated()  # swallowed after the last tracking call: still KILLED
     except (KeyboardInterrupt, StageTerminated):
         run.close("KILLED")
         raise
