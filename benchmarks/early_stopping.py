@@ -43,33 +43,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 
 MODELS = ("ae", "dae", "vae")
-CRITERIA = ("knn_accuracy", "probe_accuracy", "trustworthiness", "recon_mse", "test_elbo")
 
 
 def per_item_scores(trained, splits: dict, stats_params) -> dict[str, np.ndarray]:
-    """Each compared number of one trained model as per-test-image scores (their mean is it)."""
+    """Each compared number of one trained model as per-test-image scores (their mean is it):
+    the per-image statistics latent_stats ranks (:func:`method_statistics`), and the VAE's
+    test ELBO."""
     import torch
 
-    from latentlab.analysis.latent_stats import representation_splits
-    from latentlab.analysis.metrics import (
-        knn_correct,
-        probe_correct,
-        squared_error_per_item,
-        trustworthiness_per_point,
-    )
+    from latentlab.analysis.intervals import MeanOf
+    from latentlab.analysis.latent_stats import method_statistics, representation_splits
     from latentlab.train.loop import vae_training_objective
 
-    grey = representation_splits(splits)
-    codes = trained.arrays
-    out = {
-        "knn_accuracy": knn_correct(codes["z_train"], grey["y_train"], codes["z_test"],
-                                    grey["y_test"], stats_params.knn_neighbors),
-        "probe_accuracy": probe_correct(codes["z_train"], grey["y_train"], codes["z_test"],
-                                        grey["y_test"], stats_params.seed),
-        "trustworthiness": trustworthiness_per_point(grey["x_test"], codes["z_test"],
-                                                     stats_params.trustworthiness_neighbors),
-        "recon_mse": squared_error_per_item(grey["x_test"], codes["recon_test"]),
-    }
+    stats = method_statistics(representation_splits(splits), trained.arrays,
+                              knn_neighbors=stats_params.knn_neighbors,
+                              trustworthiness_neighbors=stats_params.trustworthiness_neighbors,
+                              seed=stats_params.seed)
+    out = {key: stat.per_item for key, stat in stats.items() if isinstance(stat, MeanOf)}
     if trained.config["kind"] == "vae":
         x = torch.as_tensor(np.asarray(splits["x_test"], dtype=np.float32))
         objective = vae_training_objective(trained.config["likelihood"],
